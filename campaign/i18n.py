@@ -1,0 +1,133 @@
+"""Languages: locale from the URL prefix, text direction, number formats.
+
+Adding a language is a translation catalogue plus campaign texts: LANGUAGES is the
+only list in the code.
+"""
+from __future__ import annotations
+
+from functools import cache
+
+from babel import Locale
+from babel.numbers import format_decimal
+from flask import Flask, abort, g, redirect, request, url_for
+from flask_babel import get_locale
+
+LANGUAGES: list[str] = ["ar", "en"]
+DEFAULT_LANGUAGE = "ar"
+
+_ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+def select_locale() -> str:
+    lang = g.get("lang_code")
+    if lang in LANGUAGES:
+        return lang
+    if request:
+        return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
+    return DEFAULT_LANGUAGE
+
+
+def current_language() -> str:
+    return str(get_locale() or DEFAULT_LANGUAGE)
+
+
+@cache
+def text_direction(lang: str) -> str:
+    return Locale.parse(lang).text_direction
+
+
+@cache
+def language_name(lang: str) -> str:
+    """A language's name in itself: the switcher shows 'العربية' to everyone."""
+    return Locale.parse(lang).get_display_name(lang)
+
+
+def format_number(value: int | float | None, digits: str = "latn", lang: str | None = None) -> str:
+    """Group digits per locale; ``digits='arab'`` gives Arabic-Indic digits (a
+    per-campaign choice: Babel never converts digits itself)."""
+    text = format_decimal(value or 0, locale=lang or current_language())
+    if digits == "arab":
+        text = text.translate(_ARABIC_INDIC)
+    return text
+
+
+def normalise_digits(text: str) -> str:
+    """Arabic-Indic and Persian digits to ASCII, for anything a person types."""
+    return text.translate(str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789"))
+
+
+def url_in_language(lang: str) -> str:
+    """The current page in another language (used by the switcher and hreflang)."""
+    endpoint = request.endpoint
+    args = dict(request.view_args or {})
+    if not endpoint or "lang_code" not in _endpoint_arguments(endpoint):
+        return url_for("campaigns.home", lang_code=lang)
+    args["lang_code"] = lang
+    query = request.args.to_dict()
+    return url_for(endpoint, **args, **query)
+
+
+def _endpoint_arguments(endpoint: str) -> set[str]:
+    from flask import current_app
+
+    return {a for rule in current_app.url_map.iter_rules(endpoint) for a in rule.arguments}
+
+
+def init_app(app: Flask) -> None:
+    @app.url_value_preprocessor
+    def pull_lang(endpoint, values):
+        if values and "lang_code" in values:
+            lang = values.pop("lang_code")
+            if lang not in LANGUAGES:
+                abort(404)
+            g.lang_code = lang
+
+    @app.url_defaults
+    def add_lang(endpoint, values):
+        if "lang_code" in values or not g.get("lang_code"):
+            return
+        if app.url_map.is_endpoint_expecting(endpoint, "lang_code"):
+            values["lang_code"] = g.lang_code
+
+    @app.get("/")
+    def root():
+        lang = request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
+        response = redirect(url_for("campaigns.home", lang_code=lang))
+        response.headers["Vary"] = "Accept-Language"
+        return response
+
+    @app.context_processor
+    def language_context():
+        lang = current_language()
+        return {
+            "LANGUAGES": LANGUAGES,
+            "lang": lang,
+            "text_direction": text_direction,
+            "language_name": language_name,
+            "url_in_language": url_in_language,
+        }
+
+    app.jinja_env.filters["num"] = format_number
+    app.jinja_env.filters["country"] = country_name
+
+
+# Babel's territory list includes groupings and non-ISO codes (001, EU, UN, QO…).
+_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
+
+
+@cache
+def countries(lang: str) -> list[tuple[str, str]]:
+    """(ISO code, localised name) for every country, sorted by name in ``lang``."""
+    territories = Locale.parse(lang).territories
+    pairs = [
+        (code, name)
+        for code, name in territories.items()
+        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+    ]
+    return sorted(pairs, key=lambda pair: pair[1].casefold())
+
+
+def country_name(code: str | None, lang: str | None = None) -> str:
+    if not code:
+        return ""
+    return Locale.parse(lang or current_language()).territories.get(code, code)

@@ -1,0 +1,1 @@
+"""Mail delivery: one interface, backends chosen by MAIL_BACKEND."""

@@ -1,0 +1,165 @@
+"""Mail backends. Each takes a rendered message dict and either returns or raises
+TemporaryFailure (retry later) or PermanentFailure (give up)."""
+from __future__ import annotations
+
+import smtplib
+import sys
+import uuid
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Protocol
+
+from flask import Flask
+
+
+class DeliveryFailure(Exception):
+    pass
+
+
+class TemporaryFailure(DeliveryFailure):
+    """The receiving side may accept it later: retry with backoff."""
+
+
+class PermanentFailure(DeliveryFailure):
+    """Retrying cannot help (bad address, rejected request)."""
+
+
+class MailBackend(Protocol):
+    def send(self, message: dict) -> None: ...
+
+
+def build_email(message: dict, sender: str) -> EmailMessage:
+    """A multipart text+HTML message; headers carry nothing that tracks the reader."""
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message["to"]
+    email["Subject"] = message["subject"]
+    email["Date"] = formatdate(localtime=False)
+    email["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].strip(">") or None)
+    email["Content-Language"] = message.get("locale", "en")
+    email.set_content(message["text"])
+    if message.get("html"):
+        email.add_alternative(message["html"], subtype="html")
+    return email
+
+
+class ConsoleBackend:
+    """Prints each message to the terminal: the embedded default, so a newcomer can
+    follow a confirmation link without any mail server."""
+
+    def __init__(self, app: Flask, stream=None):
+        self.sender = app.config["MAIL_FROM"]
+        self.stream = stream
+
+    def send(self, message: dict) -> None:
+        stream = self.stream or sys.stdout
+        bar = "─" * 72
+        stream.write(
+            f"\n{bar}\nTo: {message['to']}\nSubject: {message['subject']}\n\n{message['text']}\n{bar}\n"
+        )
+        stream.flush()
+
+
+class FileBackend:
+    """Writes each message as an .eml file into MAIL_FILE_DIR."""
+
+    def __init__(self, app: Flask):
+        self.sender = app.config["MAIL_FROM"]
+        self.directory = Path(app.config["MAIL_FILE_DIR"])
+
+    def send(self, message: dict) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{uuid.uuid4().hex}.eml"
+        path.write_bytes(bytes(build_email(message, self.sender)))
+
+
+class SMTPBackend:
+    def __init__(self, app: Flask):
+        cfg = app.config
+        self.sender = cfg["MAIL_FROM"]
+        self.host, self.port = cfg["SMTP_HOST"], cfg["SMTP_PORT"]
+        self.username, self.password = cfg["SMTP_USERNAME"], cfg["SMTP_PASSWORD"]
+        self.starttls = cfg["SMTP_STARTTLS"]
+
+    def send(self, message: dict) -> None:
+        email = build_email(message, self.sender)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=20) as smtp:
+                if self.starttls:
+                    smtp.starttls()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(email)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if all(400 <= code < 500 for code in codes):
+                raise TemporaryFailure(f"recipient deferred ({codes})") from exc
+            raise PermanentFailure(f"recipient refused ({codes})") from exc
+        except smtplib.SMTPResponseException as exc:
+            if 400 <= exc.smtp_code < 500:
+                raise TemporaryFailure(f"SMTP {exc.smtp_code}") from exc
+            raise PermanentFailure(f"SMTP {exc.smtp_code}") from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TemporaryFailure(f"SMTP connection: {type(exc).__name__}") from exc
+
+
+class SendGridBackend:
+    """SendGrid's v3 API, with click and open tracking off: no rewritten links, no pixel."""
+
+    def __init__(self, app: Flask):
+        from sendgrid import SendGridAPIClient
+
+        self.sender = app.config["MAIL_FROM"]
+        self.client = SendGridAPIClient(
+            api_key=app.config["SENDGRID_API_KEY"], host=app.config["SENDGRID_API_HOST"]
+        )
+
+    def send(self, message: dict) -> None:
+        from python_http_client.exceptions import HTTPError
+        from sendgrid.helpers.mail import (
+            ClickTracking,
+            From,
+            Mail,
+            OpenTracking,
+            SubscriptionTracking,
+            TrackingSettings,
+        )
+
+        name, _, address = self.sender.rpartition("<")
+        mail = Mail(
+            from_email=From(address.rstrip(">").strip() or self.sender, name.strip() or None),
+            to_emails=message["to"],
+            subject=message["subject"],
+            plain_text_content=message["text"],
+            html_content=message.get("html") or None,
+        )
+        tracking = TrackingSettings()
+        tracking.click_tracking = ClickTracking(enable=False, enable_text=False)
+        tracking.open_tracking = OpenTracking(enable=False)
+        tracking.subscription_tracking = SubscriptionTracking(enable=False)
+        mail.tracking_settings = tracking
+        try:
+            self.client.send(mail)
+        except HTTPError as exc:
+            status = getattr(exc, "status_code", 0) or 0
+            if status == 429 or status >= 500:
+                raise TemporaryFailure(f"SendGrid {status}") from exc
+            raise PermanentFailure(f"SendGrid {status}") from exc
+        except OSError as exc:
+            raise TemporaryFailure(f"SendGrid connection: {type(exc).__name__}") from exc
+
+
+BACKENDS = {
+    "console": ConsoleBackend,
+    "file": FileBackend,
+    "smtp": SMTPBackend,
+    "sendgrid": SendGridBackend,
+}
+
+
+def backend_for(app: Flask) -> MailBackend:
+    name = app.config["MAIL_BACKEND"]
+    if name not in BACKENDS:
+        raise RuntimeError(f"MAIL_BACKEND must be one of {', '.join(BACKENDS)}, not {name!r}")
+    return BACKENDS[name](app)

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from campaign.extensions import db
+from campaign.privacy.keys import utcnow
+from campaign.states import StateEnum, enum_type
+
+
+class MessageKind(str, enum.Enum):
+    mail = "mail"
+    post = "post"
+
+
+class MessageState(StateEnum):
+    queued = "queued"
+    sent = "sent"
+    dead = "dead"
+
+    @classmethod
+    def transitions(cls):
+        return {cls.queued: {cls.sent, cls.dead}, cls.sent: set(), cls.dead: {cls.queued}}
+
+
+class OutboxMessage(db.Model):
+    """A side effect (an e-mail, a social post) written in the same transaction as
+    the change that caused it, delivered later by `flask worker`."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (sa.Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[MessageKind] = mapped_column(enum_type(MessageKind))
+    state: Mapped[MessageState] = mapped_column(enum_type(MessageState), default=MessageState.queued)
+    # Rendered message. Addresses and links are scrubbed from it once it is delivered
+    # or given up on, so the outbox never becomes a second store of signers' e-mails.
+    payload: Mapped[dict] = mapped_column(sa.JSON)
+    template: Mapped[str] = mapped_column(sa.String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(128), unique=True)
+    signature_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("signatures.id", ondelete="SET NULL"), index=True
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]

@@ -1,0 +1,122 @@
+"""Write side effects to the outbox, and deliver what is due."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import sqlalchemy as sa
+from blinker import Namespace
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from campaign.mail.backends import MailBackend, PermanentFailure, TemporaryFailure
+from campaign.outbox.models import MessageKind, MessageState, OutboxMessage
+from campaign.privacy.keys import utcnow
+
+log = logging.getLogger(__name__)
+
+signals = Namespace()
+# Sent after a message is delivered or given up on, inside the worker's transaction:
+# receivers get (message, session=...). Signatures use it to erase addresses.
+message_finished = signals.signal("message-finished")
+
+
+def enqueue_mail(
+    session: Session,
+    message: dict,
+    *,
+    template: str,
+    signature_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> OutboxMessage:
+    """Queue a rendered e-mail in the caller's transaction."""
+    row = OutboxMessage(
+        kind=MessageKind.mail,
+        state=MessageState.queued,
+        payload=message,
+        template=template,
+        signature_id=signature_id,
+        idempotency_key=idempotency_key,
+        next_attempt_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """30 s, 1 min, 2 min, … capped at 6 hours."""
+    return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def _scrub(message: OutboxMessage) -> None:
+    message.payload = {"locale": message.payload.get("locale"), "scrubbed": True}
+
+
+def _claim_next(session: Session) -> OutboxMessage | None:
+    # SKIP LOCKED lets several workers share the queue on PostgreSQL; SQLite ignores
+    # it, so run a single worker there.
+    return session.scalar(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.state == MessageState.queued, OutboxMessage.next_attempt_at <= utcnow())
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 100) -> int:
+    """Deliver up to ``limit`` due messages, committing after each. Returns how many
+    were attempted."""
+    attempted = 0
+    while attempted < limit:
+        message = _claim_next(session)
+        if message is None:
+            session.rollback()
+            break
+        attempted += 1
+        message.attempts += 1
+        try:
+            if message.kind != MessageKind.mail:
+                raise PermanentFailure(f"no deliverer for {message.kind.value}")
+            mail.send(message.payload)
+        except TemporaryFailure as exc:
+            message.last_error = str(exc)[:500]
+            if message.attempts >= app.config["OUTBOX_MAX_ATTEMPTS"]:
+                _finish(session, message, MessageState.dead)
+            else:
+                message.next_attempt_at = utcnow() + backoff(message.attempts)
+            log.warning("outbox %s: temporary failure (%s), attempt %s", message.id, exc, message.attempts)
+        except PermanentFailure as exc:
+            message.last_error = str(exc)[:500]
+            _finish(session, message, MessageState.dead)
+            log.warning("outbox %s: permanent failure (%s)", message.id, exc)
+        else:
+            message.sent_at = utcnow()
+            message.last_error = None
+            _finish(session, message, MessageState.sent)
+        session.commit()
+    return attempted
+
+
+def _finish(session: Session, message: OutboxMessage, state: MessageState) -> None:
+    message.state.check(state)
+    message.state = state
+    _scrub(message)
+    session.flush()
+    message_finished.send(message, session=session)
+
+
+def pending_for_signature(session: Session, signature_id: int) -> int:
+    return session.scalar(
+        sa.select(sa.func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.signature_id == signature_id, OutboxMessage.state == MessageState.queued)
+    ) or 0
+
+
+def queue_stats(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        sa.select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state)
+    ).all()
+    return {state.value: count for state, count in rows}

@@ -1,0 +1,1 @@
+"""Privacy mechanics shared by every feature: keyed hashes, rotating IP keys, log redaction."""

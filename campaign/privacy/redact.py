@@ -1,0 +1,36 @@
+"""A logging filter that never lets a raw IP address or e-mail address reach a log."""
+from __future__ import annotations
+
+import logging
+import re
+
+_EMAIL = re.compile(r"[^\s@<>\"'(),;:]+@[^\s@<>\"'(),;:]+\.[^\s@<>\"'(),;:]+")
+_IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}(?![\w:])")
+
+
+def redact(text: str) -> str:
+    text = _EMAIL.sub("[email]", text)
+    text = _IPV4.sub("[ip]", text)
+    return _IPV6.sub("[ip]", text)
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def install(*logger_names: str) -> None:
+    """Attach the filter to the named loggers and to every handler of the root logger."""
+    flt = RedactingFilter()
+    for name in logger_names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(flt)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(flt)

@@ -1,0 +1,36 @@
+"""Security headers for every response, and the trusted-proxy setting."""
+from __future__ import annotations
+
+from flask import Flask, g
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "object-src 'none'; frame-ancestors {frame_ancestors}"
+)
+
+
+def allow_framing(frame_ancestors: str = "*") -> None:
+    """Call from an embeddable view: lets other sites frame this one response."""
+    g.frame_ancestors = frame_ancestors
+
+
+def init_app(app: Flask) -> None:
+    proxies = app.config.get("TRUSTED_PROXIES", 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)
+
+    @app.after_request
+    def set_security_headers(response):
+        frame_ancestors = g.get("frame_ancestors", "'none'")
+        response.headers.setdefault("Content-Security-Policy", CSP.format(frame_ancestors=frame_ancestors))
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Permissions-Policy", "interest-cohort=(), browsing-topics=()")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if frame_ancestors == "'none'":
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from campaign.i18n import countries
+from campaign.signatures.emails import normalise_email
+from campaign.signatures.models import Visibility
+
+
+def _valid_email(form, field):
+    if not field.data:
+        return
+    try:
+        field.data = normalise_email(field.data)
+    except ValueError as exc:
+        raise ValidationError(_l("This e-mail address does not look right. Please check it.")) from exc
+
+
+class SignForm(FlaskForm):
+    name = StringField(
+        _l("Your name"),
+        validators=[DataRequired(_l("Please enter your name.")), Length(max=120, message=_l("Please use at most %(max)d characters."))],
+    )
+    email = EmailField(
+        _l("Your e-mail address"),
+        description=_l("We send you a link to confirm. It is never shown to anyone."),
+        validators=[DataRequired(_l("Please enter your e-mail address.")), _valid_email],
+    )
+    country = SelectField(
+        _l("Country"),
+        validators=[DataRequired(_l("Please choose your country."))],
+        validate_choice=False,
+    )
+    comment = TextAreaField(
+        _l("Comment (optional)"),
+        description=_l("Shown with your name or initials if you choose to be shown."),
+        validators=[Optional(), Length(max=500, message=_l("Please use at most %(max)d characters."))],
+    )
+    visibility = RadioField(
+        _l("What may the public see?"),
+        default=Visibility.counted.value,
+        validators=[DataRequired(_l("Please choose what may be shown."))],
+        validate_choice=False,
+    )
+    opt_in = BooleanField(_l("Send me updates about this campaign (you can stop them at any time)"))
+    # Honeypot: hidden from people by CSS and aria-hidden; bots fill it in.
+    website = StringField(_l("Leave this field empty"))
+    ref = HiddenField()
+
+    def __init__(self, lang: str, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = [SelectChoice("", _l("Choose your country"))] + [
+            SelectChoice(code, name) for code, name in countries(lang)
+        ]
+        self.visibility.choices = [SelectChoice(v.value, v.title) for v in Visibility]
+
+    def validate_country(self, field):
+        codes = {choice.value for choice in self.country.choices if choice.value}
+        if field.data not in codes:
+            raise ValidationError(_l("Please choose your country."))
+
+    def validate_visibility(self, field):
+        if field.data not in {v.value for v in Visibility}:
+            raise ValidationError(_l("Please choose what may be shown."))
+
+
+class ResendForm(FlaskForm):
+    email = EmailField(
+        _l("Your e-mail address"),
+        validators=[DataRequired(_l("Please enter your e-mail address.")), _valid_email],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """Only a CSRF token: confirming is a POST so that link scanners cannot do it."""

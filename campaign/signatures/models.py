@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from campaign.campaigns.models import Campaign
+from campaign.extensions import db
+from campaign.privacy.keys import utcnow
+from campaign.states import StateEnum, enum_type
+
+
+class SignatureState(StateEnum):
+    pending = "pending"
+    verified = "verified"
+    withdrawn = "withdrawn"
+    invalidated = "invalidated"
+
+    @classmethod
+    def transitions(cls):
+        return {
+            cls.pending: {cls.verified, cls.withdrawn, cls.invalidated},
+            cls.verified: {cls.withdrawn, cls.invalidated},
+            cls.invalidated: {cls.verified, cls.pending, cls.withdrawn},
+            # A withdrawn signer may sign again with the same address.
+            cls.withdrawn: {cls.pending},
+        }
+
+    @property
+    def title(self) -> str:
+        return str(
+            {
+                "pending": _l("Awaiting confirmation"),
+                "verified": _l("Confirmed"),
+                "withdrawn": _l("Withdrawn"),
+                "invalidated": _l("Invalidated"),
+            }[self.value]
+        )
+
+
+class Visibility(str, enum.Enum):
+    """What the public may see of a signer. Counted-only is the default."""
+
+    counted = "counted"
+    initials = "initials"
+    full_name = "full_name"
+
+    @property
+    def title(self) -> str:
+        return str(
+            {
+                "counted": _l("Count me only — show nothing about me"),
+                "initials": _l("Show my initials and country"),
+                "full_name": _l("Show my full name and country"),
+            }[self.value]
+        )
+
+
+class Signature(db.Model):
+    __tablename__ = "signatures"
+    __table_args__ = (
+        # One signature per person per campaign: the database decides, never a
+        # check-then-insert in Python.
+        sa.UniqueConstraint("campaign_id", "email_key"),
+        sa.Index("ix_signatures_public", "campaign_id", "state", "verified_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"))
+    state: Mapped[SignatureState] = mapped_column(enum_type(SignatureState), default=SignatureState.pending)
+    name: Mapped[str] = mapped_column(sa.String(120), default="")
+    country: Mapped[str | None] = mapped_column(sa.String(2))
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    visibility: Mapped[Visibility] = mapped_column(enum_type(Visibility), default=Visibility.counted)
+    locale: Mapped[str] = mapped_column(sa.String(8))
+    opt_in: Mapped[bool] = mapped_column(default=False)
+    # The address itself is erased once nothing needs it; the keyed hash stays.
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    email_key: Mapped[str] = mapped_column(sa.String(64))
+    email_domain: Mapped[str | None] = mapped_column(sa.String(255))
+    # Keyed under a daily key that is deleted after 48 hours: groups, never identifies.
+    ip_key: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    referral: Mapped[str | None] = mapped_column(sa.String(32))
+    verify_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    verify_expires_at: Mapped[dt.datetime | None]
+    withdraw_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    withdraw_expires_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    verified_at: Mapped[dt.datetime | None]
+    withdrawn_at: Mapped[dt.datetime | None]
+
+    campaign: Mapped[Campaign] = relationship()

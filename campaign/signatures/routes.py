@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from campaign.amplify.share import campaign_link, share_links
+from campaign.campaigns.routes import public_campaign_or_404, render_campaign
+from campaign.extensions import db, limiter
+from campaign.i18n import current_language
+from campaign.privacy.keys import client_ip_key
+from campaign.signatures import services
+from campaign.signatures.forms import ConfirmForm, ResendForm, SignForm
+from campaign.signatures.models import Visibility
+from campaign.signatures.services import SignInput, TokenError, TokenProblem
+
+bp = Blueprint("signatures", __name__, url_prefix="/<lang_code>")
+
+
+def _sign_limit() -> str:
+    return current_app.config["RATELIMIT_SIGN"]
+
+
+def _resend_limit() -> str:
+    return current_app.config["RATELIMIT_RESEND"]
+
+
+@bp.post("/c/<slug>/sign")
+@limiter.limit(_sign_limit)
+def sign(slug: str):
+    campaign = public_campaign_or_404(slug)
+    if not campaign.is_open:
+        return render_campaign(campaign, status=409)
+    lang = current_language()
+    form = SignForm(lang)
+    if not form.validate_on_submit():
+        return render_campaign(campaign, form, status=422)
+    if form.website.data:
+        # A bot filled the honeypot: it sees the usual page, nothing is stored.
+        return redirect(url_for(".check_email", slug=slug))
+    services.sign(
+        db.session,
+        campaign,
+        SignInput(
+            name=form.name.data,
+            email=form.email.data,
+            country=form.country.data,
+            comment=form.comment.data,
+            visibility=Visibility(form.visibility.data),
+            opt_in=bool(form.opt_in.data),
+            referral=form.ref.data,
+        ),
+        locale=lang,
+        ip_key=client_ip_key(),
+    )
+    db.session.commit()
+    return redirect(url_for(".check_email", slug=slug), code=303)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(error):
+    """An expired or missing form token: show the form again with everything the
+    signer typed, and a fresh token, rather than losing their input."""
+    from flask import request
+
+    slug = (request.view_args or {}).get("slug")
+    if request.endpoint == "signatures.sign" and slug:
+        campaign = public_campaign_or_404(slug)
+        form = SignForm(current_language())
+        form.validate()
+        form.form_errors.append(_("Your form expired. Please check your details and send it again."))
+        return render_campaign(campaign, form, status=400)
+    return render_template("errors/csrf.html"), 400
+
+
+@bp.get("/c/<slug>/check-email")
+def check_email(slug: str):
+    campaign = public_campaign_or_404(slug)
+    return render_template("signatures/check_email.html", campaign=campaign, form=ResendForm(formdata=None))
+
+
+@bp.post("/c/<slug>/resend")
+@limiter.limit(_resend_limit)
+def resend(slug: str):
+    campaign = public_campaign_or_404(slug)
+    form = ResendForm()
+    if not form.validate_on_submit():
+        return render_template("signatures/check_email.html", campaign=campaign, form=form), 422
+    services.resend_link(db.session, campaign, form.email.data, locale=current_language())
+    db.session.commit()
+    return redirect(url_for(".check_email", slug=slug, resent=1), code=303)
+
+
+def _token_problem(problem: TokenProblem, signature=None):
+    campaign = signature.campaign if signature is not None else None
+    form = ResendForm(formdata=None)
+    status = 410 if problem == TokenProblem.expired else 404
+    if problem == TokenProblem.closed:
+        status = 409
+    return render_template("signatures/token_problem.html", problem=problem.value, campaign=campaign, form=form), status
+
+
+@bp.get("/confirm/<token>")
+def confirm(token: str):
+    try:
+        signature = services.find_for_confirmation(db.session, token)
+    except TokenError as exc:
+        return _token_problem(exc.problem, exc.signature)
+    if signature.state.value == "verified":
+        return redirect(url_for(".thanks", slug=signature.campaign.slug))
+    return render_template("signatures/confirm.html", campaign=signature.campaign, form=ConfirmForm(), token=token)
+
+
+@bp.post("/confirm/<token>")
+def confirm_post(token: str):
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        signature = services.verify(db.session, token)
+    except TokenError as exc:
+        return _token_problem(exc.problem, exc.signature)
+    db.session.commit()
+    return redirect(url_for(".thanks", slug=signature.campaign.slug, confirmed=1), code=303)
+
+
+@bp.get("/c/<slug>/thanks")
+def thanks(slug: str):
+    campaign = public_campaign_or_404(slug)
+    lang = current_language()
+    return render_template(
+        "signatures/thanks.html",
+        campaign=campaign,
+        share_links=share_links(campaign, lang),
+        share_url=campaign_link(campaign, lang, "copy"),
+    )
+
+
+@bp.get("/withdraw/<token>")
+def withdraw(token: str):
+    try:
+        signature = services.find_for_withdrawal(db.session, token)
+    except TokenError as exc:
+        return _token_problem(exc.problem, exc.signature)
+    return render_template("signatures/withdraw.html", campaign=signature.campaign, form=ConfirmForm(), token=token)
+
+
+@bp.post("/withdraw/<token>")
+def withdraw_post(token: str):
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        signature = services.withdraw(db.session, token)
+    except TokenError as exc:
+        return _token_problem(exc.problem, exc.signature)
+    db.session.commit()
+    return render_template("signatures/withdrawn.html", campaign=signature.campaign)

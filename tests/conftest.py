@@ -1,0 +1,195 @@
+"""Shared fixtures. Every test runs once per database backend: SQLite always, and
+PostgreSQL too when TEST_DATABASE_URL is set (CI sets it)."""
+from __future__ import annotations
+
+import email
+import os
+import subprocess
+import sys
+from email import policy
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from campaign import create_app
+from campaign.config import ROOT
+from campaign.extensions import db
+
+CI = os.environ.get("CI", "").lower() == "true"
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip locally; under CI a missing browser or database is a failure, not a skip."""
+    if CI:
+        pytest.fail(f"required under CI: {reason}")
+    pytest.skip(reason)
+
+
+def pytest_sessionstart(session):
+    # The catalogues are compiled from the .po files, which are the source of truth.
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "compile", "-d", str(ROOT / "translations")],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    """One database per backend for the whole run; tables are emptied after each test."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'sawt.sqlite3'}"
+    else:
+        url = os.environ["TEST_DATABASE_URL"]
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t", "DATA_KEY": "t"})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def backend(database_url) -> str:
+    return "postgresql" if database_url.startswith("postgresql") else "sqlite"
+
+
+@pytest.fixture
+def mail_dir(tmp_path) -> Path:
+    return tmp_path / "mail"
+
+
+@pytest.fixture
+def make_app(database_url, mail_dir):
+    """Build an app on the test database; keyword arguments override the config."""
+    apps = []
+
+    def factory(**overrides):
+        config = {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test-secret",
+            "DATA_KEY": "test-data-key",
+            "PUBLIC_URL": "http://sawt.test",
+            "MAIL_BACKEND": "file",
+            "MAIL_FILE_DIR": str(mail_dir),
+            "RATELIMIT_ENABLED": False,
+            "OUTBOX_POLL_SECONDS": 0.05,
+        }
+        config.update(overrides)
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            _empty_tables()
+            db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in db.metadata.sorted_tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app):
+    """The app's SQLAlchemy session, inside an app context."""
+    return db.session
+
+
+@pytest.fixture
+def make_campaign(app):
+    """Create a published campaign with complete Arabic and English texts. Returns a
+    callable; keyword arguments go to create_campaign (slug, kind, goal, …)."""
+    from campaign.campaigns import services
+    from campaign.campaigns.models import CampaignKind
+    from campaign.campaigns.services import DemandInput
+
+    counter = {"n": 0}
+
+    def factory(publish: bool = True, demands: int = 2, **kwargs):
+        counter["n"] += 1
+        kwargs.setdefault("slug", f"campaign-{counter['n']}")
+        kwargs.setdefault("kind", CampaignKind.appeal)
+        campaign = services.create_campaign(db.session, **kwargs)
+        services.set_text(db.session, campaign, "ar", title="أطلقوا سراحهم", summary="ملخص النداء",
+                          body_md="نص **النداء**", share_text="وقّعوا")
+        services.set_text(db.session, campaign, "en", title="Set them free", summary="The appeal in short",
+                          body_md="The **appeal** text", share_text="Sign now")
+        services.set_demands(db.session, campaign, [
+            DemandInput({"ar": (f"المطلب {i}", f"شرح المطلب {i}"), "en": (f"Demand {i}", f"Why demand {i}")})
+            for i in range(1, demands + 1)
+        ])
+        if publish:
+            services.publish(db.session, campaign)
+        db.session.commit()
+        return campaign
+
+    return factory
+
+
+@pytest.fixture
+def deliver(app, mail_dir):
+    """Run the worker until the outbox is drained; return the e-mails written by the
+    file backend since the last call, parsed, oldest first."""
+    from campaign.outbox.cli import run_worker
+
+    seen: set[Path] = set()
+
+    def run() -> list[email.message.EmailMessage]:
+        run_worker(app, once=True)
+        files = sorted((p for p in mail_dir.glob("*.eml") if p not in seen), key=lambda p: p.stat().st_mtime_ns)
+        seen.update(files)
+        return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]
+
+    return run
+
+
+def body_text(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def link_in(message, path_part: str) -> str:
+    """The first link in a message's text part whose path contains ``path_part``."""
+    import re
+
+    for url in re.findall(r"https?://\S+", body_text(message)):
+        if path_part in url:
+            return url
+    raise AssertionError(f"no {path_part} link in message")
+
+
+def csrf_token(client, url: str) -> str:
+    import re
+
+    html = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)

@@ -1,0 +1,75 @@
+"""The whole signing loop through the test client: sign, mail, confirm, count, withdraw."""
+from urllib.parse import urlsplit
+
+import pytest
+
+import sqlalchemy as sa
+
+from campaign.campaigns.models import Campaign
+from campaign.signatures.models import Signature, SignatureState
+from tests.conftest import body_text, csrf_token, link_in
+
+
+def counts(session, slug):
+    """(verified, pending) as stored now; each request ends its own session."""
+    campaign = session.scalar(sa.select(Campaign).where(Campaign.slug == slug))
+    return campaign.verified_count, campaign.pending_count
+
+
+def sign(client, slug, lang="en", **fields):
+    token = csrf_token(client, f"/{lang}/c/{slug}")
+    data = {"csrf_token": token, "name": "Layla Haddad", "email": "layla@example.org", "country": "LB",
+            "visibility": "initials"}
+    data.update(fields)
+    return client.post(f"/{lang}/c/{slug}/sign", data=data)
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_sign_confirm_count_withdraw(client, session, make_campaign, deliver, lang):
+    slug = make_campaign().slug
+    response = sign(client, slug, lang)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/{lang}/c/{slug}/check-email")
+
+    [message] = deliver()
+    assert message["To"] == "layla@example.org"
+    assert slug not in message["Subject"]
+    confirm_url = link_in(message, "/confirm/")
+    assert urlsplit(confirm_url).path.startswith(f"/{lang}/confirm/")
+
+    path = urlsplit(confirm_url).path
+    page = client.get(path)
+    assert page.status_code == 200
+    assert counts(session, slug) == (0, 1)
+
+    token = csrf_token(client, path)
+    done = client.post(path, data={"csrf_token": token})
+    assert done.status_code == 303
+    assert counts(session, slug) == (1, 0)
+    signature = session.scalars(sa.select(Signature)).one()
+    assert signature.state == SignatureState.verified
+    assert signature.email is None, "no opt-in: the address is erased once verified"
+
+    withdraw_path = urlsplit(link_in(message, "/withdraw/")).path
+    token = csrf_token(client, withdraw_path)
+    assert client.post(withdraw_path, data={"csrf_token": token}).status_code == 200
+    assert counts(session, slug) == (0, 0)
+    signature = session.scalars(sa.select(Signature)).one()
+    assert signature.state == SignatureState.withdrawn and signature.name == ""
+
+
+def test_duplicate_gets_same_page_and_an_already_signed_mail(client, session, make_campaign, deliver):
+    slug = make_campaign().slug
+    first = sign(client, slug)
+    [confirm] = deliver()
+    path = urlsplit(link_in(confirm, "/confirm/")).path
+    client.post(path, data={"csrf_token": csrf_token(client, path)})
+
+    again = sign(client, slug, email="Layla+petitions@EXAMPLE.org")
+    assert again.status_code == first.status_code
+    assert again.headers["Location"] == first.headers["Location"]
+    [notice] = deliver()
+    assert "already signed" in body_text(notice)
+    assert "/confirm/" not in body_text(notice)
+    assert counts(session, slug) == (1, 0)
+    assert len(session.scalars(sa.select(Signature)).all()) == 1
