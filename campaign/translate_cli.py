@@ -47,3 +47,37 @@ def compile_command() -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(translate_cli)
+
+
+@translate_cli.command("fill")
+@click.argument("json_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--lang", default="ar", show_default=True)
+def fill_command(json_file: str, lang: str) -> None:
+    """Extract, merge, then set translations from JSON {msgid: msgstr} (a list of
+    forms for plural entries, keyed by the singular msgid). Holds a file lock so
+    several people can fill the same catalogue at once."""
+    import fcntl
+    import json
+
+    from babel.messages.pofile import read_po, write_po
+
+    po_path = ROOT / "translations" / lang / "LC_MESSAGES" / "messages.po"
+    wanted = json.loads(open(json_file, encoding="utf-8").read())
+    with open(ROOT / "translations" / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        update_command.callback()
+        with open(po_path, "rb") as fh:
+            catalog = read_po(fh, locale=lang)
+        unknown = []
+        for msgid, msgstr in wanted.items():
+            message = catalog.get(msgid)
+            if message is None:
+                unknown.append(msgid)
+                continue
+            message.string = tuple(msgstr) if isinstance(message.id, (list, tuple)) else msgstr
+            message.flags.discard("fuzzy")
+        with open(po_path, "wb") as fh:
+            write_po(fh, catalog, width=0, omit_header=False)
+    for msgid in unknown:
+        click.echo(f"not in the catalogue (check the msgid): {msgid}", err=True)
+    click.echo(f"{len(wanted) - len(unknown)} translation(s) set in {po_path.relative_to(ROOT)}")
