@@ -16,7 +16,7 @@ POT = ROOT / "translations" / "messages.pot"
 
 
 def _pybabel(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", *args], cwd=ROOT, check=True)
 
 
 def extract(output=POT) -> None:
