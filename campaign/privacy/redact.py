@@ -6,7 +6,12 @@ import re
 
 _EMAIL = re.compile(r"[^\s@<>\"'(),;:]+@[^\s@<>\"'(),;:]+\.[^\s@<>\"'(),;:]+")
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}(?![\w:])")
+# Full eight-group addresses, or compressed ones (with "::"). Clock times such as
+# 22:40:11 have neither, so they stay readable.
+_H = r"[0-9a-fA-F]{1,4}"
+_IPV6 = re.compile(
+    rf"(?<![\w:])(?:(?:{_H}:){{7}}{_H}|(?:{_H}:){{0,6}}(?:{_H})?::(?:{_H}:){{0,6}}(?:{_H})?)(?![\w:])"
+)
 
 
 def redact(text: str) -> str:
