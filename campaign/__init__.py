@@ -86,14 +86,34 @@ def _configure_sqlite(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from campaign.campaigns.routes import bp as campaigns_bp
+    from campaign.exports.routes import bp as exports_bp
+    from campaign.moderation.routes import bp as moderation_bp
+    from campaign.organiser.routes import bp as organiser_bp
     from campaign.signatures.routes import bp as signatures_bp
 
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(signatures_bp)
+    app.register_blueprint(organiser_bp)
+    app.register_blueprint(moderation_bp)
+    app.register_blueprint(exports_bp)
+
+    from campaign.campaigns.editor import bp as editor_bp
+    from campaign.dashboard.routes import bp as dashboard_bp
+
+    app.register_blueprint(editor_bp)
+    app.register_blueprint(dashboard_bp)
+
+    from campaign.retention.routes import bp as retention_bp
+    from campaign.updates.routes import bp as updates_bp
+
+    app.register_blueprint(updates_bp)
+    app.register_blueprint(retention_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
+
+    from campaign.organiser.access import PermissionDenied
 
     def page(template: str, status: int):
         def handler(error):
@@ -101,6 +121,8 @@ def register_errorhandlers(app: Flask) -> None:
 
         return handler
 
+    app.register_error_handler(403, page("errors/403.html", 403))
+    app.register_error_handler(PermissionDenied, page("errors/403.html", 403))
     app.register_error_handler(404, page("errors/404.html", 404))
     app.register_error_handler(405, page("errors/405.html", 405))
     app.register_error_handler(400, page("errors/400.html", 400))
@@ -112,10 +134,16 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from campaign import demo, translate_cli
     from campaign.campaigns import cli as campaigns_cli
+    from campaign.moderation import cli as moderation_cli
+    from campaign.organiser import cli as organiser_cli
     from campaign.outbox import cli as outbox_cli
+    from campaign.retention import cli as retention_cli
 
     campaigns_cli.init_app(app)
+    moderation_cli.init_app(app)
+    organiser_cli.init_app(app)
     outbox_cli.init_app(app)
+    retention_cli.init_app(app)
     demo.init_app(app)
     translate_cli.init_app(app)
 

@@ -54,6 +54,32 @@ def from_environment(instance_path: str) -> dict:
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
         "OUTBOX_POLL_SECONDS": float(os.environ.get("OUTBOX_POLL_SECONDS", "1")),
         "PUBLIC_BREAKDOWN_MIN": _int("PUBLIC_BREAKDOWN_MIN", 10),
+        # Page views are counted in memory and written every this many seconds (0: at once).
+        "VIEW_COUNT_FLUSH_SECONDS": float(os.environ.get("VIEW_COUNT_FLUSH_SECONDS", "10")),
+        "ORGANISER_IDLE_MINUTES": _int("ORGANISER_IDLE_MINUTES", 30),
+        "ORGANISER_SESSION_HOURS": _int("ORGANISER_SESSION_HOURS", 12),
+        "ORGANISER_FRESH_2FA_MINUTES": _int("ORGANISER_FRESH_2FA_MINUTES", 10),
+        "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "5 per minute;20 per hour"),
+        "SETUP_LINK_HOURS": _int("SETUP_LINK_HOURS", 48),
+        # Failed logins allowed per account (any address) before it is paused.
+        "RATELIMIT_LOGIN_ACCOUNT": os.environ.get("RATELIMIT_LOGIN_ACCOUNT", "10 per hour"),
+        # argon2id cost of organiser passwords: argon2-cffi's defaults (RFC 9106's
+        # low-memory profile). Tests lower them; older hashes are upgraded at login.
+        "ARGON2_TIME_COST": _int("ARGON2_TIME_COST", 3),
+        "ARGON2_MEMORY_COST": _int("ARGON2_MEMORY_COST", 65536),
+        # The fraud panel flags this many signatures from one hashed IP or one domain
+        # inside this many minutes.
+        "MODERATION_BURST_SIZE": _int("MODERATION_BURST_SIZE", 5),
+        "MODERATION_BURST_MINUTES": _int("MODERATION_BURST_MINUTES", 10),
+        # Signatures of a closed campaign are anonymised this many days after it closes,
+        # unless the campaign sets its own retention_days.
+        "RETENTION_DAYS": _int("RETENTION_DAYS", 180),
+        # Update e-mails are queued this many signers at a time (one transaction each).
+        "UPDATE_BATCH_SIZE": _int("UPDATE_BATCH_SIZE", 500),
+        # An erasure link mailed to a signer works for this many hours.
+        "ERASURE_LINK_HOURS": _int("ERASURE_LINK_HOURS", 24),
+        "RATELIMIT_ERASE": os.environ.get("RATELIMIT_ERASE", "3 per minute;10 per hour"),
+        "PERMANENT_SESSION_LIFETIME": _int("ORGANISER_SESSION_HOURS", 12) * 3600,
         "SESSION_COOKIE_NAME": "sawt_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

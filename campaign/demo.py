@@ -8,13 +8,19 @@ from __future__ import annotations
 import datetime as dt
 
 import click
+import sqlalchemy as sa
 from flask import Flask
 
 from campaign.campaigns import services
 from campaign.campaigns.models import CampaignKind, CampaignState, Digits
 from campaign.campaigns.services import DemandInput
 from campaign.extensions import db
+from campaign.organiser.models import Organisation
 from campaign.privacy.keys import utcnow
+
+# An invented group that owns the demo campaigns, so an organiser can be created
+# for it: flask users create you@example.org --organisation "Sawt demo" --role owner
+DEMO_ORGANISATION = "Sawt demo"
 
 APPEAL = {
     "slug": "no-forced-returns",
@@ -176,6 +182,7 @@ DEMO_CAMPAIGNS = [APPEAL, STATEMENT, PETITION]
 
 def load_demo(session) -> list[str]:
     """Create or refresh the demo campaigns and publish them. Returns their slugs."""
+    organisation = _demo_organisation(session)
     slugs = []
     for spec in DEMO_CAMPAIGNS:
         campaign = services.get_by_slug(session, spec["slug"])
@@ -191,7 +198,10 @@ def load_demo(session) -> list[str]:
                 goal=spec["goal"],
                 closes_at=closes_at,
                 digits=spec["digits"],
+                organisation_id=organisation.id,
             )
+        if campaign.organisation_id is None:
+            campaign.organisation_id = organisation.id
         for locale, text in spec["texts"].items():
             services.set_text(session, campaign, locale, **text)
         services.set_demands(session, campaign, [DemandInput(texts=d) for d in spec["demands"]])
@@ -199,6 +209,15 @@ def load_demo(session) -> list[str]:
             services.publish(session, campaign)
         slugs.append(campaign.slug)
     return slugs
+
+
+def _demo_organisation(session) -> Organisation:
+    organisation = session.scalar(sa.select(Organisation).where(Organisation.name == DEMO_ORGANISATION))
+    if organisation is None:
+        organisation = Organisation(name=DEMO_ORGANISATION)
+        session.add(organisation)
+        session.flush()
+    return organisation
 
 
 @click.command("demo")

@@ -16,6 +16,8 @@ from campaign import create_app
 from campaign.config import ROOT
 from campaign.extensions import db
 
+pytest_plugins = ["tests.browser_fixtures"]
+
 CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -25,6 +27,34 @@ def skip_or_fail(reason: str) -> None:
     if CI:
         pytest.fail(f"required under CI: {reason}")
     pytest.skip(reason)
+
+
+_skipped_under_ci: list[str] = []
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under CI the suite must prove both databases and the browser: refuse to run
+    without PostgreSQL, and without browser tests when the whole suite is collected."""
+    if not CI:
+        return
+    if not os.environ.get("TEST_DATABASE_URL"):
+        raise pytest.UsageError("CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests would not run")
+    whole_suite = config.args_source.name != "ARGS"
+    if whole_suite and not any(item.get_closest_marker("browser") for item in items):
+        raise pytest.UsageError("CI=true but no browser tests were collected")
+
+
+def pytest_runtest_logreport(report):
+    if CI and report.skipped and not hasattr(report, "wasxfail"):
+        _skipped_under_ci.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if CI and _skipped_under_ci:
+        print(f"\nCI=true: {len(_skipped_under_ci)} test(s) were skipped, which CI does not allow:")
+        for nodeid in _skipped_under_ci:
+            print("  " + nodeid)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_sessionstart(session):
@@ -77,6 +107,10 @@ def make_app(database_url, mail_dir):
             "MAIL_FILE_DIR": str(mail_dir),
             "RATELIMIT_ENABLED": False,
             "OUTBOX_POLL_SECONDS": 0.05,
+            "VIEW_COUNT_FLUSH_SECONDS": 0,
+            # Cheap argon2 in tests: the production cost takes 0.4 s per hash here.
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_COST": 1024,
         }
         config.update(overrides)
         app = create_app(config)
@@ -193,3 +227,66 @@ def csrf_token(client, url: str) -> str:
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
     assert match, f"no CSRF token on {url}"
     return match.group(1)
+
+
+@pytest.fixture
+def make_organiser(app):
+    """Create an organiser. ``role`` is "owner", "editor" or "admin"; ``organisation``
+    a name (created if new). With ``two_factor`` a TOTP secret is set; the secret is
+    on ``organiser.totp_secret`` (use pyotp.TOTP(secret).now() for a code). Returns
+    the organiser, committed, with password "correct horse battery staple"."""
+    from campaign.organiser.models import Membership, Organisation, Organiser, Role
+    from campaign.organiser.services import hash_password
+
+    password_hash = hash_password("correct horse battery staple")  # once: argon2 is slow on purpose
+
+    counter = {"n": 0}
+
+    def factory(role: str = "owner", organisation: str | None = "Cairo Rights Group", *,
+                email: str | None = None, two_factor: bool = True, name: str = "") -> Organiser:
+        import pyotp
+
+        counter["n"] += 1
+        organiser = Organiser(
+            email=email or f"organiser{counter['n']}@example.org",
+            name=name or f"Organiser {counter['n']}",
+            password_hash=password_hash,
+            totp_secret=pyotp.random_base32() if two_factor else None,
+            is_admin=(role == "admin"),
+        )
+        db.session.add(organiser)
+        if role != "admin" and organisation:
+            org = db.session.scalar(sa.select(Organisation).where(Organisation.name == organisation))
+            if org is None:
+                org = Organisation(name=organisation)
+                db.session.add(org)
+                db.session.flush()
+            organiser.memberships.append(Membership(organisation_id=org.id, role=Role(role)))
+        db.session.commit()
+        return organiser
+
+    return factory
+
+
+def login(client, organiser, *, fresh_two_factor: bool = True) -> None:
+    """Put ``organiser`` in the test client's session, as the login views would."""
+    import time
+
+    from flask import g, has_app_context
+
+    # The `app` fixture keeps one app context open for the whole test, so `g` (where
+    # current_organiser() caches) outlives requests: forget whoever was logged in.
+    if has_app_context():
+        g.pop("organiser", None)
+        # Flask-WTF caches the form token in `g` too; the session is cleared below.
+        g.pop("csrf_token", None)
+    now = int(time.time())
+    with client.session_transaction() as s:
+        s.clear()
+        s.permanent = True
+        s["organiser_id"] = organiser.id
+        s["generation"] = organiser.session_generation
+        s["auth_at"] = now
+        s["seen_at"] = now
+        if fresh_two_factor:
+            s["two_factor_at"] = now

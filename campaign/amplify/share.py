@@ -11,6 +11,33 @@ from campaign.campaigns.models import Campaign
 from campaign.urls import external_url
 
 
+# The referral code each share channel puts in the link (?ref=…). It lands in the
+# sign form's hidden `ref` field and on Signature.referral, so the dashboard can
+# count signatures per channel. Short, because it travels in every shared link.
+REFERRAL_CODES: dict[str, str] = {
+    "whatsapp": "wa",
+    "telegram": "tg",
+    "x": "x",
+    "facebook": "fb",
+    "email": "em",
+    "copy": "copy",
+}
+CHANNEL_BY_REFERRAL: dict[str, str] = {code: channel for channel, code in REFERRAL_CODES.items()}
+
+
+def channel_label(channel: str) -> str:
+    """A share channel's name for people (the dashboard's legend)."""
+    labels = {
+        "whatsapp": _l("WhatsApp"),
+        "telegram": _l("Telegram"),
+        "x": _l("X"),
+        "facebook": _l("Facebook"),
+        "email": _l("E-mail"),
+        "copy": _l("Copied link"),
+    }
+    return str(labels.get(channel, channel))
+
+
 @dataclass(frozen=True)
 class ShareLink:
     channel: str
@@ -36,16 +63,16 @@ def share_links(campaign: Campaign, lang: str) -> list[ShareLink]:
     message = share_message(campaign, lang)
 
     def link(channel: str) -> str:
-        return campaign_link(campaign, lang, channel)
+        return campaign_link(campaign, lang, REFERRAL_CODES[channel])
 
     return [
-        ShareLink("whatsapp", str(_l("WhatsApp")), "https://wa.me/?" + urlencode({"text": f"{message} {link('wa')}"})),
-        ShareLink("telegram", str(_l("Telegram")), "https://t.me/share/url?" + urlencode({"url": link("tg"), "text": message})),
+        ShareLink("whatsapp", str(_l("WhatsApp")), "https://wa.me/?" + urlencode({"text": f"{message} {link('whatsapp')}"})),
+        ShareLink("telegram", str(_l("Telegram")), "https://t.me/share/url?" + urlencode({"url": link("telegram"), "text": message})),
         ShareLink("x", str(_l("X")), "https://x.com/intent/post?" + urlencode({"text": message, "url": link("x")})),
-        ShareLink("facebook", str(_l("Facebook")), "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": link("fb")})),
+        ShareLink("facebook", str(_l("Facebook")), "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": link("facebook")})),
         ShareLink(
             "email",
             str(_l("E-mail")),
-            "mailto:?subject=" + quote(message) + "&body=" + quote(f"{message}\n\n{link('em')}"),
+            "mailto:?subject=" + quote(message) + "&body=" + quote(f"{message}\n\n{link('email')}"),
         ),
     ]

@@ -77,6 +77,9 @@ class Campaign(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     published_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
+    # Signatures are anonymised this many days after the campaign closes (or is
+    # archived); None means the site's RETENTION_DAYS. See campaign.retention.
+    retention_days: Mapped[int | None]
 
     texts: Mapped[list[CampaignText]] = relationship(
         back_populates="campaign", cascade="all, delete-orphan", lazy="selectin"

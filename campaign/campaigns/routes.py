@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from campaign.amplify.share import campaign_link, share_links
 from campaign.campaigns import services
 from campaign.campaigns.models import Campaign
+from campaign.dashboard.services import count_view
 from campaign.extensions import db
 from campaign.i18n import current_language
 from campaign.signatures.forms import SignForm
@@ -20,11 +21,12 @@ def public_campaign_or_404(slug: str) -> Campaign:
     return campaign
 
 
-def render_campaign(campaign: Campaign, form: SignForm | None = None, status: int = 200):
+def render_campaign(campaign: Campaign, form: SignForm | None = None, status: int = 200, *, preview: bool = False):
     """The campaign page; the sign form is re-rendered here, with what the signer
-    typed and the errors, when signing fails validation."""
+    typed and the errors, when signing fails validation. ``preview`` (the editor's
+    draft preview) adds a "not public" banner and shows the sign form disabled."""
     lang = current_language()
-    if form is None and campaign.is_open:
+    if form is None and (campaign.is_open or preview):
         form = SignForm(lang, formdata=None, ref=request.args.get("ref", ""))
     minimum = current_app.config["PUBLIC_BREAKDOWN_MIN"]
     return (
@@ -38,6 +40,7 @@ def render_campaign(campaign: Campaign, form: SignForm | None = None, status: in
             breakdown_minimum=minimum,
             share_links=share_links(campaign, lang),
             share_url=campaign_link(campaign, lang),
+            preview=preview,
         ),
         status,
     )
@@ -50,4 +53,6 @@ def home():
 
 @bp.get("/c/<slug>")
 def show(slug: str):
-    return render_campaign(public_campaign_or_404(slug))
+    campaign = public_campaign_or_404(slug)
+    count_view(campaign)
+    return render_campaign(campaign)

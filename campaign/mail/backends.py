@@ -37,10 +37,13 @@ def build_email(message: dict, sender: str) -> EmailMessage:
     email["Subject"] = message["subject"]
     email["Date"] = formatdate(localtime=False)
     email["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].strip(">") or None)
-    email["Content-Language"] = message.get("locale", "en")
+    for name, value in (message.get("headers") or {}).items():
+        email[name] = value
     email.set_content(message["text"])
     if message.get("html"):
         email.add_alternative(message["html"], subtype="html")
+    # After the content: set_content() and add_alternative() drop Content-* headers.
+    email["Content-Language"] = message.get("locale", "en")
     return email
 
 
@@ -120,6 +123,7 @@ class SendGridBackend:
         from sendgrid.helpers.mail import (
             ClickTracking,
             From,
+            Header,
             Mail,
             OpenTracking,
             SubscriptionTracking,
@@ -139,6 +143,8 @@ class SendGridBackend:
         tracking.open_tracking = OpenTracking(enable=False)
         tracking.subscription_tracking = SubscriptionTracking(enable=False)
         mail.tracking_settings = tracking
+        for name, value in (message.get("headers") or {}).items():
+            mail.header = Header(name, value)
         try:
             self.client.send(mail)
         except HTTPError as exc:

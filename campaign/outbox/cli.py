@@ -11,6 +11,7 @@ from campaign.extensions import db
 from campaign.housekeeping import run_housekeeping
 from campaign.mail.backends import backend_for
 from campaign.outbox.services import deliver_due
+from campaign.updates.services import queue_due_updates
 
 
 def run_worker(app: Flask, *, once: bool = False, stop=lambda: False) -> int:
@@ -23,6 +24,9 @@ def run_worker(app: Flask, *, once: bool = False, stop=lambda: False) -> int:
             run_housekeeping(db.session)
             db.session.commit()
             last_housekeeping = time.monotonic()
+        # A batch of any update being sent goes into the outbox before delivery.
+        queue_due_updates(db.session)
+        db.session.commit()
         attempted = deliver_due(app, db.session, mail)
         total += attempted
         if once and attempted == 0:

@@ -44,6 +44,21 @@ def enqueue_mail(
     return row
 
 
+def enqueue_mails(session: Session, items, *, template: str) -> int:
+    """Queue many rendered e-mails at once, in the caller's transaction: ``items`` are
+    (message, signature_id, idempotency_key). One multi-row INSERT, no ORM objects
+    kept, so a large mailing is queued in flat memory. Returns how many."""
+    now = utcnow()
+    rows = [
+        dict(kind=MessageKind.mail, state=MessageState.queued, payload=message, template=template,
+             signature_id=signature_id, idempotency_key=key, attempts=0, next_attempt_at=now, created_at=now)
+        for message, signature_id, key in items
+    ]
+    if rows:
+        session.execute(sa.insert(OutboxMessage), rows)
+    return len(rows)
+
+
 def backoff(attempts: int) -> dt.timedelta:
     """30 s, 1 min, 2 min, … capped at 6 hours."""
     return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
@@ -105,6 +120,25 @@ def _finish(session: Session, message: OutboxMessage, state: MessageState) -> No
     _scrub(message)
     session.flush()
     message_finished.send(message, session=session)
+
+
+def cancel_queued(session: Session, signature_ids, *, reason: str, templates=None) -> int:
+    """Give up on queued messages to these signatures (unsubscribed, erased,
+    anonymised): they become dead and are scrubbed now, so the address leaves the
+    outbox too. ``templates`` limits it to those kinds of message. Returns how many."""
+    ids = list(signature_ids)
+    if not ids:
+        return 0
+    query = sa.select(OutboxMessage).where(
+        OutboxMessage.signature_id.in_(ids), OutboxMessage.state == MessageState.queued
+    )
+    if templates is not None:
+        query = query.where(OutboxMessage.template.in_(list(templates)))
+    messages = session.scalars(query.with_for_update(skip_locked=True)).all()
+    for message in messages:
+        message.last_error = reason[:500]
+        _finish(session, message, MessageState.dead)
+    return len(messages)
 
 
 def pending_for_signature(session: Session, signature_id: int) -> int:

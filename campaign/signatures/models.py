@@ -66,12 +66,20 @@ class Signature(db.Model):
         # check-then-insert in Python.
         sa.UniqueConstraint("campaign_id", "email_key"),
         sa.Index("ix_signatures_public", "campaign_id", "state", "verified_at"),
+        # Moderation searches one campaign's names with LIKE on the normalised form.
+        sa.Index("ix_signatures_search", "campaign_id", "search_name"),
+        # Updates and retention walk one campaign's signatures in id order, a batch
+        # at a time (keyset): without this, SQLite re-sorts every verified row per batch.
+        sa.Index("ix_signatures_campaign_id_id", "campaign_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"))
     state: Mapped[SignatureState] = mapped_column(enum_type(SignatureState), default=SignatureState.pending)
     name: Mapped[str] = mapped_column(sa.String(120), default="")
+    # text_normalise.normalise(name), for Arabic-aware search and duplicate hints.
+    # Set wherever the name is set (sign, withdraw, anonymise); never shown.
+    search_name: Mapped[str] = mapped_column(sa.String(255), default="", server_default="")
     country: Mapped[str | None] = mapped_column(sa.String(2))
     comment: Mapped[str | None] = mapped_column(sa.Text)
     visibility: Mapped[Visibility] = mapped_column(enum_type(Visibility), default=Visibility.counted)
@@ -79,7 +87,9 @@ class Signature(db.Model):
     opt_in: Mapped[bool] = mapped_column(default=False)
     # The address itself is erased once nothing needs it; the keyed hash stays.
     email: Mapped[str | None] = mapped_column(sa.String(320))
-    email_key: Mapped[str] = mapped_column(sa.String(64))
+    # None once the campaign's retention period is over (campaign.retention): an
+    # anonymised signature keeps nothing that links it to a person.
+    email_key: Mapped[str | None] = mapped_column(sa.String(64))
     email_domain: Mapped[str | None] = mapped_column(sa.String(255))
     # Keyed under a daily key that is deleted after 48 hours: groups, never identifies.
     ip_key: Mapped[str | None] = mapped_column(sa.String(32), index=True)
@@ -91,5 +101,7 @@ class Signature(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     verified_at: Mapped[dt.datetime | None]
     withdrawn_at: Mapped[dt.datetime | None]
+    # Why a moderator invalidated it (a moderation.InvalidationReason value).
+    moderation_reason: Mapped[str | None] = mapped_column(sa.String(32))
 
     campaign: Mapped[Campaign] = relationship()

@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, url_
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
-from campaign.amplify.share import campaign_link, share_links
+from campaign.amplify.share import REFERRAL_CODES, campaign_link, share_links
 from campaign.campaigns.routes import public_campaign_or_404, render_campaign
 from campaign.extensions import db, limiter
 from campaign.i18n import current_language
@@ -132,7 +132,7 @@ def thanks(slug: str):
         "signatures/thanks.html",
         campaign=campaign,
         share_links=share_links(campaign, lang),
-        share_url=campaign_link(campaign, lang, "copy"),
+        share_url=campaign_link(campaign, lang, REFERRAL_CODES["copy"]),
     )
 
 

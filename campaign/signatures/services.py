@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from campaign.campaigns.models import Campaign
 from campaign.mail.compose import compose
 from campaign.outbox.models import OutboxMessage
-from campaign.outbox.services import enqueue_mail, message_finished, pending_for_signature
+from campaign.outbox.services import cancel_queued, enqueue_mail, message_finished, pending_for_signature
 from campaign.privacy.keys import email_key, new_token, token_hash, utcnow
 from campaign.signatures.emails import canonical_email, email_domain
 from campaign.signatures.models import Signature, SignatureState, Visibility
+from campaign.text_normalise import normalise
 from campaign.urls import external_url
 
 REFERRAL_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
@@ -170,6 +171,7 @@ def sign(
     now = utcnow()
     fields = dict(
         name=data.name.strip(),
+        search_name=normalise(data.name)[:255],
         country=data.country,
         comment=(data.comment or "").strip() or None,
         visibility=data.visibility,
@@ -285,10 +287,21 @@ def withdraw(session: Session, token: str) -> Signature:
     signature = find_for_withdrawal(session, token)
     _move(
         session, signature, SignatureState.withdrawn,
-        withdrawn_at=utcnow(), name="", comment=None, country=None, email=None,
+        withdrawn_at=utcnow(), name="", search_name="", comment=None, country=None, email=None,
         email_domain=None, opt_in=False, verify_token_hash=None, withdraw_token_hash=None,
     )
+    # An update still waiting in the outbox must not reach someone who just withdrew.
+    cancel_queued(session, [signature.id], reason="withdrawn", templates=["update"])
     return signature
+
+
+def erase(session: Session, signature: Signature) -> None:
+    """Delete a signature for good (the signer asked for their data to be erased).
+    It stops counting first, so the campaign's counters drop in the same transaction."""
+    if signature.state != SignatureState.withdrawn:
+        _move(session, signature, SignatureState.withdrawn, withdrawn_at=utcnow())
+    session.delete(signature)
+    session.flush()
 
 
 def resend_link(session: Session, campaign: Campaign, address: str, *, locale: str) -> None:
@@ -368,10 +381,15 @@ def initials(name: str) -> str:
 
 
 def public_name(signature: Signature) -> str | None:
-    if signature.visibility == Visibility.full_name:
-        return signature.name
-    if signature.visibility == Visibility.initials:
-        return initials(signature.name)
+    return shown_name(signature.visibility, signature.name)
+
+
+def shown_name(visibility: Visibility | str, name: str) -> str | None:
+    """A name as its signer chose to be shown: whole, as initials, or not at all."""
+    if visibility == Visibility.full_name:
+        return name
+    if visibility == Visibility.initials:
+        return initials(name)
     return None
 
 

@@ -1,0 +1,1 @@
+"""Per-campaign numbers for organisers: signatures over time, by country and share channel, views to signatures."""

@@ -1,0 +1,51 @@
+"""The audit log: one call per organiser action that changes or exports data."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from campaign.organiser.models import AuditEntry, Organiser
+
+
+def record(
+    session: Session,
+    actor: Organiser | None,
+    action: str,
+    *,
+    organisation_id: int | None = None,
+    campaign=None,
+    **detail: Any,
+) -> AuditEntry:
+    """Write an audit entry in the caller's transaction. ``campaign`` fills the
+    organisation too. ``detail`` holds plain facts, never a signer's name or address."""
+    if campaign is not None:
+        organisation_id = organisation_id or campaign.organisation_id
+    entry = AuditEntry(
+        organiser_id=actor.id if actor else None,
+        organisation_id=organisation_id,
+        campaign_id=campaign.id if campaign is not None else None,
+        action=action,
+        detail=detail,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def entries_for(session: Session, organisation_id: int | None, *, limit: int = 200, before_id: int | None = None,
+                account_events_of: list[int] | None = None):
+    """Newest first; ``organisation_id=None`` means the whole site (admins).
+    ``account_events_of``: organiser ids whose account-wide entries (no
+    organisation: logins, password and two-factor changes) are included too."""
+    query = sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if organisation_id is not None:
+        condition = AuditEntry.organisation_id == organisation_id
+        if account_events_of:
+            condition = sa.or_(condition, sa.and_(AuditEntry.organisation_id.is_(None),
+                                                  AuditEntry.organiser_id.in_(account_events_of)))
+        query = query.where(condition)
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
+    return list(session.scalars(query))

@@ -1,0 +1,164 @@
+"""Account forms: login, setup, two-factor, password, team. Passwords are never
+echoed back into a re-shown form (PasswordField does not render its value)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from campaign.i18n import LANGUAGES, language_name
+from campaign.organiser.models import Role
+from campaign.organiser.services import AccountError, TEAM_ROLES, clean_email, password_problems
+
+
+def _new_password(form, field):
+    problems = password_problems(field.data)
+    if problems:
+        raise ValidationError(problems[0])
+
+
+def _valid_email(form, field):
+    if not field.data:
+        return
+    try:
+        field.data = clean_email(field.data)
+    except AccountError as exc:
+        raise ValidationError(exc.message) from exc
+
+
+def _no_control_characters(value):
+    """Typed text without NUL and other control characters (PostgreSQL refuses NUL;
+    none of them belong in a name, an address or a code)."""
+    if not isinstance(value, str):
+        return value
+    return "".join(ch for ch in value if ch >= " " and ch != "\x7f").strip()
+
+
+_TEXT = [_no_control_characters]
+
+_CODE = dict(
+    autocomplete="one-time-code", inputmode="numeric", autocapitalize="off", spellcheck="false", dir="ltr"
+)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address"),
+        filters=_TEXT,
+        validators=[DataRequired(_l("Please enter your e-mail address.")), Length(max=320)],
+        render_kw={"autocomplete": "username", "dir": "ltr"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Please enter your password.")), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    next = HiddenField(filters=_TEXT)
+
+
+class CodeForm(FlaskForm):
+    """The second step: a code from the authenticator app, or a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        filters=_TEXT,
+        description=_l("The 6-digit code from your authenticator app, or one of your recovery codes."),
+        validators=[DataRequired(_l("Please enter the code.")), Length(max=64)],
+        render_kw=_CODE | {"inputmode": "text"},
+    )
+
+
+class TotpForm(FlaskForm):
+    """A TOTP code only: to turn on two-factor or to confirm a sensitive action."""
+
+    code = StringField(
+        _l("6-digit code"),
+        filters=_TEXT,
+        description=_l("Open your authenticator app and enter the code it shows for Sawt."),
+        validators=[DataRequired(_l("Please enter the code.")), Length(max=64)],
+        render_kw=_CODE,
+    )
+    next = HiddenField(filters=_TEXT)
+
+
+class SetupForm(FlaskForm):
+    name = StringField(
+        _l("Your name"),
+        filters=_TEXT,
+        description=_l("Shown to your team and in the audit log."),
+        validators=[DataRequired(_l("Please enter your name.")),
+                    Length(max=120, message=_l("Please use at most %(max)d characters."))],
+        render_kw={"autocomplete": "name"},
+    )
+    password = PasswordField(
+        _l("New password"),
+        description=_l("At least 12 characters. A few unrelated words are easy to remember and hard to guess."),
+        validators=[DataRequired(_l("Please choose a password.")), _new_password],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(_l("Please enter the password again.")),
+                    EqualTo("password", _l("The two passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(_l("Please enter your current password.")), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = PasswordField(
+        _l("New password"),
+        description=_l("At least 12 characters. A few unrelated words are easy to remember and hard to guess."),
+        validators=[DataRequired(_l("Please choose a password.")), _new_password],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(_l("Please enter the password again.")),
+                    EqualTo("password", _l("The two passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+def _role_choices():
+    return [SelectChoice(r.value, r.title) for r in TEAM_ROLES]
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address"),
+        filters=_TEXT,
+        validators=[DataRequired(_l("Please enter an e-mail address.")), Length(max=320), _valid_email],
+        render_kw={"dir": "ltr", "autocomplete": "off"},
+    )
+    role = SelectField(_l("Role"), default=Role.editor.value,
+                       validators=[DataRequired(_l("Please choose a role."))])
+    language = SelectField(
+        _l("Language of the invitation"),
+        validators=[DataRequired(_l("Please choose a language."))],
+    )
+
+    def __init__(self, lang: str, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = _role_choices()
+        self.language.choices = [SelectChoice(code, language_name(code)) for code in LANGUAGES]
+        if not self.language.data:
+            self.language.data = lang
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), validators=[DataRequired(_l("Please choose a role."))])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = _role_choices()
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""

@@ -1,0 +1,1 @@
+"""Retention: anonymise old closed campaigns; erase a signer's data on request."""

@@ -1,0 +1,230 @@
+"""Retention: keep signers' data no longer than the campaign needs it.
+
+Anonymising (``flask retention run``): a campaign's signatures are anonymised
+``retention_days`` (or the site's RETENTION_DAYS) after it closed; archived
+campaigns too. The rows stay, so every count, the country breakdown and the share
+channels stay as they were; what could lead back to a person goes:
+
+* names: "counted only" signers keep none; everyone else keeps only initials. Full
+  names are reduced to initials as well: the campaign is over, and a list of full
+  names under a political cause is exactly the data that can hurt people later.
+  Their visibility becomes "initials", so the public page says what it shows.
+* comments: kept only for confirmed signers who chose to be shown by full name,
+  who published their words knowingly (now next to their initials); every other
+  comment was never public and goes.
+* the address, its keyed hash, its domain, the hashed IP, every token (confirm,
+  withdraw, unsubscribe) and the opt-in go. Mail still queued for them is dropped.
+* country and share channel stay (they are what the public breakdown and the
+  dashboard count, and identify no one on their own).
+
+It is idempotent: an anonymised signature has no e-mail key, which is how the next
+run knows to skip it. A closed campaign that is reopened is not due again until
+it closes again.
+
+Erasure (``/<lang>/erase``): anyone may ask; if the address has signed anything, a
+link is mailed to it, and following it deletes those signatures everywhere.
+
+Plain values in; callers commit (``after_batch`` lets a job commit between batches).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from campaign.campaigns.models import Campaign, CampaignState
+from campaign.mail.compose import compose
+from campaign.organiser import audit
+from campaign.outbox.services import cancel_queued, enqueue_mail
+from campaign.privacy.keys import email_key, new_token, token_hash, utcnow
+from campaign.retention.models import ErasureRequest
+from campaign.signatures import services as signatures
+from campaign.signatures.emails import canonical_email
+from campaign.signatures.models import Signature, SignatureState, Visibility
+from campaign.text_normalise import normalise
+from campaign.updates.models import UnsubscribeToken
+from campaign.urls import external_url
+
+ENDED = (CampaignState.closed, CampaignState.archived)
+
+
+# --- anonymising ---
+
+def retention_days(campaign: Campaign) -> int:
+    days = campaign.retention_days
+    return days if days is not None else current_app.config["RETENTION_DAYS"]
+
+
+def anonymise_at(campaign: Campaign) -> dt.datetime | None:
+    """When the campaign's signatures are due to be anonymised (None while it is open)."""
+    if campaign.state not in ENDED:
+        return None
+    # An archived draft never closed: count from its creation (it has no signers).
+    ended = campaign.closed_at or campaign.created_at
+    return ended + dt.timedelta(days=retention_days(campaign))
+
+
+def due_campaigns(session: Session, now: dt.datetime | None = None) -> list[Campaign]:
+    """Closed and archived campaigns whose retention period is over."""
+    now = now or utcnow()
+    ended = session.scalars(sa.select(Campaign).where(Campaign.state.in_(ENDED)).order_by(Campaign.id))
+    return [c for c in ended if (at := anonymise_at(c)) is not None and at <= now]
+
+
+def _anonymised_values(signature_id: int, name: str, visibility: Visibility, state: SignatureState,
+                       comment: str | None) -> dict:
+    if visibility == Visibility.counted:
+        new_name, new_visibility = "", Visibility.counted
+    else:
+        new_name, new_visibility = signatures.initials(name or ""), Visibility.initials
+    public_comment = state == SignatureState.verified and visibility == Visibility.full_name
+    return dict(
+        id=signature_id,
+        name=new_name,
+        search_name=normalise(new_name)[:255],
+        visibility=new_visibility,
+        comment=comment if public_comment else None,
+        email=None,
+        email_key=None,
+        email_domain=None,
+        ip_key=None,
+        opt_in=False,
+        verify_token_hash=None,
+        verify_expires_at=None,
+        withdraw_token_hash=None,
+        withdraw_expires_at=None,
+    )
+
+
+def anonymise_campaign(session: Session, campaign: Campaign, *, batch_size: int = 1000,
+                       after_batch: Callable[[], None] = lambda: None) -> int:
+    """Anonymise every signature of ``campaign`` not anonymised yet, a batch at a
+    time. Returns how many were anonymised; 0 when there was nothing left to do."""
+    total = last_id = 0
+    while True:
+        rows = session.execute(
+            sa.select(Signature.id, Signature.name, Signature.visibility, Signature.state, Signature.comment)
+            .where(Signature.campaign_id == campaign.id, Signature.id > last_id, Signature.email_key.is_not(None))
+            .order_by(Signature.id)
+            .limit(batch_size)
+        ).all()
+        if not rows:
+            break
+        ids = [row[0] for row in rows]
+        last_id = ids[-1]
+        cancel_queued(session, ids, reason="anonymised")
+        session.execute(sa.delete(UnsubscribeToken).where(UnsubscribeToken.signature_id.in_(ids)))
+        session.execute(sa.update(Signature), [_anonymised_values(*row) for row in rows])
+        session.flush()
+        total += len(rows)
+        after_batch()
+    if total:
+        audit.record(session, None, "retention.anonymise", campaign=campaign, signatures=total,
+                     retention_days=retention_days(campaign))
+        session.flush()
+    return total
+
+
+def remaining(session: Session, campaign: Campaign) -> int:
+    """Signatures of ``campaign`` not anonymised yet."""
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(Signature)
+        .where(Signature.campaign_id == campaign.id, Signature.email_key.is_not(None))
+    ) or 0
+
+
+@dataclass(frozen=True)
+class RetentionRun:
+    campaigns: int
+    signatures: int
+
+
+def anonymise_due(session: Session, now: dt.datetime | None = None, *, batch_size: int = 1000,
+                  after_batch: Callable[[], None] = lambda: None) -> RetentionRun:
+    """Anonymise the signatures of every campaign whose retention period is over.
+    Idempotent. Returns how many campaigns had something anonymised, and how many
+    signatures."""
+    campaigns = signatures_total = 0
+    for campaign in due_campaigns(session, now):
+        count = anonymise_campaign(session, campaign, batch_size=batch_size, after_batch=after_batch)
+        if count:
+            campaigns += 1
+            signatures_total += count
+    return RetentionRun(campaigns, signatures_total)
+
+
+# --- erasure on request ---
+
+def _erasure_window() -> dt.timedelta:
+    return dt.timedelta(hours=current_app.config["ERASURE_LINK_HOURS"])
+
+
+def request_erasure(session: Session, address: str, *, locale: str) -> None:
+    """Mail an erasure link to ``address`` if it has signed anything; otherwise do
+    nothing. The caller shows the same page either way, and the message is rendered
+    either way, so neither the page nor its timing tells whether the address signed."""
+    key = email_key(canonical_email(address))
+    token, hashed = new_token()
+    message = compose(
+        "erase_confirm",
+        to=address,
+        locale=locale,
+        subject=_l("Your request to erase your data"),
+        erase_url=external_url("retention.erase_confirm", lang_code=locale, token=token),
+        hours=current_app.config["ERASURE_LINK_HOURS"],
+    )
+    now = utcnow()
+    session.execute(sa.delete(ErasureRequest).where(ErasureRequest.expires_at < now))
+    has_signed = session.scalar(sa.select(sa.exists().where(Signature.email_key == key)))
+    if not has_signed:
+        return
+    session.add(ErasureRequest(email_key=key, token_hash=hashed, locale=locale, created_at=now,
+                               expires_at=now + _erasure_window()))
+    session.flush()
+    enqueue_mail(session, message, template="erase_confirm")
+
+
+def find_erasure(session: Session, token: str) -> ErasureRequest | None:
+    """The erasure request behind a link, or None if unknown, used or expired."""
+    if not token or len(token) > 100:
+        return None
+    request = session.scalar(sa.select(ErasureRequest).where(ErasureRequest.token_hash == token_hash(token)))
+    if request is None or request.expires_at < utcnow():
+        return None
+    return request
+
+
+def signatures_to_erase(session: Session, request: ErasureRequest) -> int:
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(Signature).where(Signature.email_key == request.email_key)
+    ) or 0
+
+
+def erase(session: Session, token: str) -> int | None:
+    """Delete every signature made with the address behind this link, in every
+    campaign (counts drop), with its unsubscribe links and any mail still queued to
+    it. Returns how many were deleted, or None for an unknown or expired link."""
+    request = find_erasure(session, token)
+    if request is None:
+        return None
+    rows = session.scalars(sa.select(Signature).where(Signature.email_key == request.email_key)).all()
+    ids = [s.id for s in rows]
+    cancel_queued(session, ids, reason="erased")
+    if ids:
+        session.execute(sa.delete(UnsubscribeToken).where(UnsubscribeToken.signature_id.in_(ids)))
+    per_campaign: dict[int, tuple[Campaign, int]] = {}
+    for signature in rows:
+        campaign = signature.campaign
+        per_campaign[campaign.id] = (campaign, per_campaign.get(campaign.id, (campaign, 0))[1] + 1)
+        signatures.erase(session, signature)
+    for campaign, count in per_campaign.values():
+        # The organisation sees why its count dropped; nothing says who.
+        audit.record(session, None, "signature.erase", campaign=campaign, signatures=count)
+    session.execute(sa.delete(ErasureRequest).where(ErasureRequest.email_key == request.email_key))
+    session.flush()
+    return len(rows)

@@ -1,0 +1,328 @@
+"""Retention: anonymising the signatures of campaigns closed long enough ago, and
+erasing a signer's data when they ask."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from campaign.campaigns import services as campaigns
+from campaign.campaigns.models import Campaign
+from campaign.organiser.models import AuditEntry
+from campaign.outbox.models import MessageState, OutboxMessage
+from campaign.privacy.keys import utcnow
+from campaign.retention import services
+from campaign.retention.models import ErasureRequest
+from campaign.signatures import services as signing
+from campaign.signatures.models import Signature, SignatureState, Visibility
+from campaign.updates import services as updates
+from campaign.updates.models import UnsubscribeToken
+from campaign.updates.services import UpdateTextInput
+from tests.conftest import body_text, csrf_token, link_in
+from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
+
+DAY = dt.timedelta(days=1)
+
+
+def personal_data(session, campaign) -> list[tuple]:
+    """Everything on a campaign's signatures that could lead back to a person."""
+    return session.execute(
+        sa.select(Signature.email, Signature.email_key, Signature.email_domain, Signature.ip_key,
+                  Signature.verify_token_hash, Signature.withdraw_token_hash)
+        .where(Signature.campaign_id == campaign.id)
+    ).all()
+
+
+def sign_everyone(campaign, add_signature, prefix: str) -> dict[str, Signature]:
+    return {
+        "full": add_signature(campaign, "Layla Haddad", f"{prefix}-full@mail.example", visibility=Visibility.full_name,
+                              comment="I was there.", opt_in=True, ip_key="ip1", country="LB"),
+        "initials": add_signature(campaign, "ليلى بنت حداد", f"{prefix}-initials@mail.example",
+                                  visibility=Visibility.initials, comment="Private words", country="EG"),
+        "counted": add_signature(campaign, "Sam Jones", f"{prefix}-counted@mail.example",
+                                 visibility=Visibility.counted, comment="Never shown", country="LB"),
+        "pending": add_signature(campaign, "Not Confirmed", f"{prefix}-pending@mail.example", verified=False,
+                                 visibility=Visibility.full_name, comment="Unconfirmed"),
+    }
+
+
+# --- Anonymising ------------------------------------------------------------------
+
+def test_only_campaigns_past_their_retention_period_are_anonymised(app, session, make_campaign, add_signature):
+    open_campaign = make_campaign()
+    recent = make_campaign()
+    old = make_campaign()
+    own_period = make_campaign()
+    own_period.retention_days = 7
+    archived = make_campaign()
+    signers = {c.slug: sign_everyone(c, add_signature, c.slug)
+               for c in (open_campaign, recent, old, own_period, archived)}
+    session.commit()
+    for campaign, days in ((recent, 100), (old, 181), (own_period, 8), (archived, 365)):
+        campaigns.close(session, campaign)
+        campaign.closed_at = utcnow() - days * DAY
+    campaigns.archive(session, archived)
+    session.commit()
+    counts_before = {c.id: (c.verified_count, c.pending_count) for c in session.scalars(sa.select(Campaign))}
+
+    assert [c.slug for c in services.due_campaigns(session)] == [old.slug, own_period.slug, archived.slug]
+    result = services.anonymise_due(session)
+    session.commit()
+    assert (result.campaigns, result.signatures) == (3, 12)
+
+    for campaign in (old, own_period, archived):
+        campaign = session.get(Campaign, campaign.id)
+        assert (campaign.verified_count, campaign.pending_count) == counts_before[campaign.id]
+        assert set(personal_data(session, campaign)) == {(None,) * 6}
+        rows = {s.id: s for s in session.scalars(sa.select(Signature).where(Signature.campaign_id == campaign.id))}
+        mine = signers[campaign.slug]
+        full, initials_, counted, pending = (rows[mine[k].id] for k in ("full", "initials", "counted", "pending"))
+        assert (full.name, full.visibility, full.comment, full.country) == ("L. H.", Visibility.initials,
+                                                                             "I was there.", "LB")
+        assert (initials_.name, initials_.comment) == ("ل. ب. ح.", None)
+        assert (counted.name, counted.comment, counted.visibility) == ("", None, Visibility.counted)
+        assert (pending.name, pending.comment, pending.state) == ("N. C.", None, SignatureState.pending)
+        assert not any(s.opt_in for s in rows.values())
+        assert full.search_name == "l. h."
+    for campaign in (open_campaign, recent):
+        assert all(row[1] is not None for row in personal_data(session, campaign))
+        assert session.get(Signature, signers[campaign.slug]["full"].id).name == "Layla Haddad"
+
+    entries = session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "retention.anonymise")).all()
+    assert sorted((e.campaign_id, e.detail["signatures"], e.organiser_id) for e in entries) == sorted(
+        (c.id, 4, None) for c in (old, own_period, archived))
+    assert "Layla" not in repr([e.detail for e in entries])
+
+
+def test_anonymising_is_idempotent_and_batched(session, make_campaign, add_signature):
+    campaign = make_campaign()
+    for n in range(5):
+        add_signature(campaign, f"Signer Number{n}", f"s{n}@mail.example")
+    campaigns.close(session, campaign)
+    campaign.closed_at = utcnow() - 200 * DAY
+    session.commit()
+    batches = []
+    result = services.anonymise_due(session, batch_size=2, after_batch=lambda: batches.append(1))
+    assert (result.campaigns, result.signatures, len(batches)) == (1, 5, 3)
+    session.commit()
+    assert services.anonymise_due(session).signatures == 0
+    assert session.get(Campaign, campaign.id).verified_count == 5
+    assert len(session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "retention.anonymise")).all()) == 1
+
+
+def test_anonymising_drops_unsubscribe_links_and_queued_mail(session, make_campaign, make_organiser, add_signature):
+    owner = make_organiser("owner")
+    campaign = make_campaign(organisation_id=owner.memberships[0].organisation_id)
+    signer = add_signature(campaign, "Sam Jones", "sam@mail.example", opt_in=True)
+    update = updates.create_draft(session, owner, campaign, {"ar": UpdateTextInput("عنوان", "نص"),
+                                                             "en": UpdateTextInput("Subject", "Text")})
+    updates.start_sending(session, owner, update)
+    updates.queue_batch(session, update)
+    campaigns.close(session, campaign)
+    campaign.closed_at = utcnow() - 200 * DAY
+    session.commit()
+    services.anonymise_due(session)
+    session.commit()
+    assert session.scalar(sa.select(sa.func.count()).select_from(UnsubscribeToken)) == 0
+    queued = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.signature_id == signer.id)).all()
+    assert queued and {m.state for m in queued} == {MessageState.dead}
+    assert "sam@" not in repr([m.payload for m in queued])
+
+
+def test_a_reopened_campaign_is_not_due_until_it_closes_again(session, make_campaign, add_signature):
+    campaign = make_campaign()
+    add_signature(campaign)
+    campaigns.close(session, campaign)
+    campaign.closed_at = utcnow() - 200 * DAY
+    campaigns.publish(session, campaign)  # reopened
+    session.commit()
+    assert services.due_campaigns(session) == []
+    campaigns.close(session, campaign)
+    assert services.due_campaigns(session) == []  # closed today
+    assert services.anonymise_at(campaign) > utcnow() + 179 * DAY
+
+
+def test_retention_run_command_prints_how_many(runner, session, make_campaign, add_signature):
+    campaign = make_campaign(slug="old-appeal")
+    add_signature(campaign)
+    add_signature(campaign, "Other Person", "other@mail.example")
+    campaigns.close(session, campaign)
+    campaign.closed_at = utcnow() - 181 * DAY
+    session.commit()
+    dry = runner.invoke(args=["retention", "run", "--dry-run"])
+    assert dry.exit_code == 0 and "old-appeal" in dry.output and "2 signature(s) to anonymise" in dry.output
+    assert session.get(Campaign, campaign.id) and personal_data(session, campaign)[0][1] is not None
+    result = runner.invoke(args=["retention", "run"])
+    assert result.exit_code == 0, result.output
+    assert "2 signature(s) anonymised in 1 campaign(s)" in result.output
+    again = runner.invoke(args=["retention", "run"])
+    assert "0 signature(s) anonymised in 0 campaign(s)" in again.output
+    assert "old-appeal" not in runner.invoke(args=["retention", "run", "--dry-run"]).output
+
+
+def test_site_default_comes_from_config(make_app, make_campaign):
+    app = make_app(RETENTION_DAYS=30)
+    with app.app_context():
+        campaign = Campaign(slug="x", kind="appeal", state="closed", closed_at=utcnow() - 31 * DAY)
+        assert services.retention_days(campaign) == 30
+        assert services.anonymise_at(campaign) < utcnow()
+        campaign.retention_days = 60
+        assert services.anonymise_at(campaign) > utcnow()
+
+
+# --- Erasure ----------------------------------------------------------------------
+
+def test_erasure_request_mails_a_link_only_to_an_address_that_signed(session, make_campaign, add_signature, deliver):
+    campaign = make_campaign()
+    add_signature(campaign, "Sam Jones", "samjones@gmail.com")
+    title = campaign.text("ar").title
+    session.commit()
+    deliver()
+    services.request_erasure(session, "nobody@mail.example", locale="en")
+    session.commit()
+    assert deliver() == []
+    assert session.scalar(sa.select(sa.func.count()).select_from(ErasureRequest)) == 0
+    # The same mailbox written another way (Gmail dots, a +tag, capitals) is found.
+    services.request_erasure(session, "Sam.Jones+petitions@GMAIL.com", locale="ar")
+    session.commit()
+    [mail] = deliver()
+    assert mail["To"].lower() == "sam.jones+petitions@gmail.com"
+    assert mail["Content-Language"] == "ar" and "/ar/erase/" in link_in(mail, "/erase/")
+    assert title not in mail["Subject"] and title not in body_text(mail)  # nothing says what they signed
+
+
+def test_erasing_deletes_every_signature_of_the_address_and_drops_the_counts(
+        session, make_campaign, make_organiser, add_signature):
+    owner = make_organiser("owner")
+    first = make_campaign(organisation_id=owner.memberships[0].organisation_id)
+    second = make_campaign()
+    keep = add_signature(first, "Someone Else", "else@mail.example")
+    a = add_signature(first, "Sam Jones", "sam@mail.example", opt_in=True)
+    b = add_signature(second, "Sam Jones", "SAM@mail.example", verified=False)
+    update = updates.create_draft(session, owner, first, {"ar": UpdateTextInput("عنوان", "نص"),
+                                                          "en": UpdateTextInput("Subject", "Text")})
+    updates.start_sending(session, owner, update)
+    updates.queue_batch(session, update)
+    session.commit()
+    assert (first.verified_count, second.pending_count) == (2, 1)
+    services.request_erasure(session, "sam@mail.example", locale="en")
+    token = re.search(r"/erase/(\S+)", session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.template == "erase_confirm")).one().payload["text"]).group(1)
+    request = services.find_erasure(session, token)
+    assert services.signatures_to_erase(session, request) == 2
+
+    assert services.erase(session, token) == 2
+    session.commit()
+    assert session.get(Signature, a.id) is None and session.get(Signature, b.id) is None
+    assert session.get(Signature, keep.id) is not None
+    first, second = session.get(Campaign, first.id), session.get(Campaign, second.id)
+    assert (first.verified_count, second.pending_count) == (1, 0)
+    assert signing.reconcile_counts(session) == []
+    assert session.scalar(sa.select(sa.func.count()).select_from(UnsubscribeToken)) == 0
+    update_mail = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.template == "update")).all()
+    assert [m.state for m in update_mail] == [MessageState.dead] and "sam@" not in repr(update_mail[0].payload)
+    entries = session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "signature.erase")).all()
+    assert sorted((e.campaign_id, e.detail["signatures"]) for e in entries) == [(first.id, 1), (second.id, 1)]
+    # The link works once.
+    assert services.erase(session, token) is None
+    assert session.scalar(sa.select(sa.func.count()).select_from(ErasureRequest)) == 0
+
+
+def test_erasure_links_expire(session, make_campaign, add_signature):
+    campaign = make_campaign()
+    signature = add_signature(campaign, "Sam Jones", "sam@mail.example")
+    services.request_erasure(session, "sam@mail.example", locale="en")
+    request = session.scalars(sa.select(ErasureRequest)).one()
+    request.expires_at = utcnow() - dt.timedelta(seconds=1)
+    token = re.search(r"/erase/(\S+)", session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.template == "erase_confirm")).one().payload["text"]).group(1)
+    assert services.erase(session, token) is None
+    assert session.get(Signature, signature.id) is not None
+    assert services.find_erasure(session, "") is None and services.find_erasure(session, "x" * 200) is None
+
+
+@pytest.mark.parametrize("lang, sent_heading", [("en", "Check your e-mail"), ("ar", "تفقّد بريدك الإلكتروني")])
+def test_erase_page_answers_the_same_whoever_asks(client, session, make_campaign, add_signature, lang,
+                                                  sent_heading):
+    campaign = make_campaign()
+    add_signature(campaign, "Sam Jones", "sam@mail.example")
+    session.commit()
+    url = f"/{lang}/erase"
+    page = client.get(url)
+    assert page.status_code == 200 and 'name="email"' in page.get_data(as_text=True)
+    answers = []  # noqa
+    for address in ("sam@mail.example", "stranger@mail.example"):
+        response = client.post(url, data={"csrf_token": csrf_token(client, url), "email": address})
+        answers.append((response.status_code, response.headers["Location"]))
+        assert sent_heading in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert answers[0] == answers[1] == (303, f"/{lang}/erase/sent")
+    assert session.scalar(sa.select(sa.func.count()).select_from(ErasureRequest)) == 1
+
+
+@pytest.mark.parametrize("lang, error", [
+    ("en", "This e-mail address does not look right. Please check it."),
+    ("ar", None),
+])
+def test_erase_form_errors_keep_the_input(client, app, lang, error):
+    url = f"/{lang}/erase"
+    response = client.post(url, data={"csrf_token": csrf_token(client, url), "email": "sam@@mail"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'value="sam@@mail"' in html and 'aria-invalid="true"' in html
+    if error:
+        assert error in html
+    else:
+        assert "This e-mail address does not look right" not in html and 'id="email-error"' in html
+    empty = client.post(url, data={"csrf_token": csrf_token(client, url), "email": ""})
+    assert empty.status_code == 422
+    nul = client.post(url, data={"csrf_token": csrf_token(client, url), "email": "sam\x00@mail.example"})
+    assert nul.status_code in (303, 422)
+    assert client.get(f"/{lang}/erase/%00").status_code == 404
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_a_signer_erases_their_data_from_the_mailed_link(client, session, make_campaign, add_signature, deliver,
+                                                         lang):
+    campaign = make_campaign()
+    add_signature(campaign, "Sam Jones", "sam@mail.example", locale=lang)
+    campaign_id = campaign.id
+    session.commit()
+    deliver()
+    url = f"/{lang}/erase"
+    client.post(url, data={"csrf_token": csrf_token(client, url), "email": "sam@mail.example"})
+    [mail] = deliver()
+    link = link_in(mail, "/erase/").removeprefix("http://sawt.test")
+    assert "Someone, probably you" in body_text(mail) or "طلب أحدهم" in body_text(mail)
+    page = client.get(link)
+    assert page.status_code == 200
+    assert session.get(Campaign, campaign_id).verified_count == 1  # opening the link erases nothing
+    response = client.post(link, data={"csrf_token": csrf_token(client, link)})
+    assert response.status_code == 303 and response.headers["Location"] == f"/{lang}/erase/done"
+    assert client.get(response.headers["Location"]).status_code == 200
+    assert session.get(Campaign, campaign_id).verified_count == 0
+    assert session.scalar(sa.select(sa.func.count()).select_from(Signature)) == 0
+    assert client.get(link).status_code == 404  # used
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_erase_is_linked_from_every_public_page(client, make_campaign, lang):
+    campaign = make_campaign()
+    assert f'href="/{lang}/erase"' in client.get(f"/{lang}/c/{campaign.slug}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang, kept", [("en", "180 days after the campaign closes"), ("ar", "180 يومًا بعد إغلاق الحملة")])
+def test_workspace_page_says_how_long_signers_details_are_kept(client, session, make_campaign, make_organiser,
+                                                                lang, kept):
+    from tests.conftest import login
+
+    owner = make_organiser("owner")
+    campaign = make_campaign(organisation_id=owner.memberships[0].organisation_id)
+    login(client, owner)
+    assert kept in client.get(f"/{lang}/manage/campaigns/{campaign.id}/").get_data(as_text=True)
+    campaigns.close(session, campaign)
+    campaign.retention_days = 30
+    session.commit()
+    page = client.get(f"/{lang}/manage/campaigns/{campaign.id}/").get_data(as_text=True)
+    assert kept not in page and ("then anonymised" in page or "مجهولة الهوية" in page)
