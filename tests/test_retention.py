@@ -162,6 +162,21 @@ def test_retention_run_command_prints_how_many(runner, session, make_campaign, a
     assert "old-appeal" not in runner.invoke(args=["retention", "run", "--dry-run"]).output
 
 
+def test_the_worker_anonymises_due_campaigns_without_a_cron_job(app, session, make_campaign, add_signature):
+    from campaign.outbox.cli import run_worker
+
+    campaign = make_campaign(slug="old-appeal")
+    add_signature(campaign)
+    campaigns.close(session, campaign)
+    campaign.closed_at = utcnow() - 181 * DAY
+    session.commit()
+    campaign_id = campaign.id
+    run_worker(app, once=True)
+    campaign = session.get(Campaign, campaign_id)
+    assert set(personal_data(session, campaign)) == {(None,) * 6}
+    assert campaign.verified_count == 1
+
+
 def test_site_default_comes_from_config(make_app, make_campaign):
     app = make_app(RETENTION_DAYS=30)
     with app.app_context():
