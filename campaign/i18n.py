@@ -112,7 +112,9 @@ def init_app(app: Flask) -> None:
 
 
 # Babel's territory list includes groupings and non-ISO codes (001, EU, UN, QO…).
-_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
+# CLDR territories that are not places a signer lives: groupings, pseudo-locales,
+# and the reserved codes for islands that share a country's (AC, CP, DG, EA, IC, TA).
+_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ", "AC", "CP", "DG", "EA", "IC", "TA"}
 
 
 @cache

@@ -27,6 +27,8 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Content-Security-Policy", CSP.format(frame_ancestors=frame_ancestors))
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        # Names in a page must not leak to a DNS resolver before anyone clicks.
+        response.headers.setdefault("X-DNS-Prefetch-Control", "off")
         response.headers.setdefault("Permissions-Policy", "interest-cohort=(), browsing-topics=()")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if frame_ancestors == "'none'":
