@@ -64,7 +64,7 @@ def test_save_sets_both_languages_demands_and_settings_and_audits_what_changed(s
     closes = dt.datetime(2099, 5, 1, 23, 59, 59)
     changed = editing.save(session, owner, draft, CampaignChanges(
         texts={"ar": AR, "en": EN}, demands=[DEMAND], hashtag="#أوقفوا_الإعدام", goal=5000,
-        closes_at=closes, digits=Digits.arab,
+        closes_at=closes, digits=Digits.arab, retention_days=90,
     ))
     session.commit()
     campaign = db.session.get(Campaign, draft.id)
@@ -73,14 +73,15 @@ def test_save_sets_both_languages_demands_and_settings_and_audits_what_changed(s
     assert [d.text("en").title for d in campaign.demands] == ["Halt them"]
     assert (campaign.hashtag, campaign.goal, campaign.closes_at, campaign.digits) == (
         "أوقفوا_الإعدام", 5000, closes, Digits.arab)
-    assert {"ar.title", "en.body", "demands", "goal", "digits"} <= set(changed)
+    assert campaign.retention_days == 90
+    assert {"ar.title", "en.body", "demands", "goal", "digits", "retention_days"} <= set(changed)
     entry = session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "campaign.edit")).one()
     assert entry.detail["fields"] == changed
 
     # Saving the same again changes nothing and writes no entry.
     again = editing.save(session, owner, campaign, CampaignChanges(
         texts={"ar": AR, "en": EN}, demands=[DEMAND], hashtag="أوقفوا_الإعدام", goal=5000,
-        closes_at=closes, digits=Digits.arab,
+        closes_at=closes, digits=Digits.arab, retention_days=90,
     ))
     assert again == []
     assert actions(session).count("campaign.edit") == 1
@@ -249,7 +250,7 @@ def test_invalid_save_keeps_everything_typed_with_translated_errors(client, sess
     data = form_values(draft.id, client, lang)
     data.update({"ar-title": "عنوان جديد", "en-title": "x" * 201, "en-body_md": "A body *kept*",
                  "goal": "many", "closes_at": "2001-01-01", "hashtag": "two words",
-                 "demands-0-ar-title": "مطلب محفوظ", "action": "save"})
+                 "retention_days": "٥٠٠٠", "demands-0-ar-title": "مطلب محفوظ", "action": "save"})
     response = client.post(f"/{lang}/manage/campaigns/{draft.id}/edit", data=data)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -259,7 +260,9 @@ def test_invalid_save_keeps_everything_typed_with_translated_errors(client, sess
     if lang == "ar":
         assert "يُرجى إدخال عدد صحيح، مثل 10000." in html
         assert "لا يمكن أن يكون تاريخ الإغلاق في الماضي." in html
+        assert "يُرجى إدخال عدد أيام بين ١ و٣٬٦٥٠." in html
     else:
+        assert "Please enter a number of days between 1 and 3,650." in html
         assert "Please enter a whole number, such as 10000." in html
         assert "The close date cannot be in the past." in html
         assert "Please use at most 200 characters." in html

@@ -53,6 +53,7 @@ class CampaignChanges:
     goal: int | None = None
     closes_at: dt.datetime | None = None
     digits: Digits = Digits.latn
+    retention_days: int | None = None
     slug: str | None = None
 
 
@@ -140,6 +141,7 @@ def save(session: Session, actor: Organiser, campaign: Campaign, changes: Campai
         "goal": changes.goal,
         "closes_at": changes.closes_at,
         "digits": changes.digits,
+        "retention_days": changes.retention_days,
     }
     for name, value in settings.items():
         if getattr(campaign, name) != value:

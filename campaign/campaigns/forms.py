@@ -28,6 +28,7 @@ from campaign.i18n import LANGUAGES, language_name, normalise_digits
 
 HASHTAG_RE = re.compile(r"^\w+$")
 MAX_GOAL = 1_000_000_000
+MAX_RETENTION_DAYS = 3650
 # Blank demand rows offered below the existing ones: add demands without JavaScript.
 BLANK_DEMAND_ROWS = 2
 MAX_DEMAND_ROWS = 60
@@ -188,6 +189,11 @@ class CampaignForm(FlaskForm):
         description=_l("Optional. Signatures are accepted until the end of this day (UTC)."),
         validators=[Optional()],
     )
+    retention_days = WholeNumberField(
+        _l("Keep signers' details for (days after closing)"),
+        description=_l("Optional. Afterwards names are cut to what each signer chose to show and "
+                       "e-mail addresses are deleted; counts stay. Empty: the site's default."),
+    )
     digits = RadioField(
         _l("Digits for numbers on the campaign page"),
         choices=[
@@ -209,6 +215,10 @@ class CampaignForm(FlaskForm):
     def validate_goal(self, field):
         if field.number not in (None, ValueError) and not 1 <= field.number <= MAX_GOAL:
             raise ValidationError(_l("Please enter a goal between 1 and 1,000,000,000."))
+
+    def validate_retention_days(self, field):
+        if field.number not in (None, ValueError) and not 1 <= field.number <= MAX_RETENTION_DAYS:
+            raise ValidationError(_l("Please enter a number of days between 1 and 3,650."))
 
     def validate_closes_at(self, field):
         # An unchanged past date is fine (a closed campaign keeps its history).
@@ -255,6 +265,7 @@ class CampaignForm(FlaskForm):
             goal=self.goal.number if isinstance(self.goal.number, int) else None,
             closes_at=closes_at,
             digits=Digits(self.digits.data),
+            retention_days=self.retention_days.number if isinstance(self.retention_days.number, int) else None,
             slug=self.slug.data or None,
         )
 
@@ -280,6 +291,7 @@ def form_data_for(campaign: Campaign) -> dict:
         "goal": campaign.goal,
         "closes_at": campaign.closes_at.date() if campaign.closes_at else None,
         "digits": campaign.digits.value,
+        "retention_days": campaign.retention_days,
         "demands": [],
     }
     for lang in LANGUAGES:
