@@ -88,6 +88,27 @@ def _truncate(label: str, limit: int) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
+def _value_axis(svg: _Svg, width: int, height: int, max_value: float, fmt: Format):
+    """Draw the gridlines and value labels of a vertical axis (on the reading side's
+    start). Returns the plot's horizontal extent, its baseline and the value→y map."""
+    axis_w, end_pad, top_pad, bottom_pad = 56, 16, 14, 40
+    x0, x1 = (end_pad, width - axis_w) if svg.rtl else (axis_w, width - end_pad)
+    y_bottom, y_top = height - bottom_pad, top_pad
+    ticks = nice_ticks(max_value)
+    top_value = ticks[-1]
+
+    def y(value: float) -> float:
+        return y_bottom - (value / top_value) * (y_bottom - y_top)
+
+    for tick in ticks:
+        svg.line(x0, y(tick), x1, y(tick), "grid" if tick else "axis")
+        if svg.rtl:
+            svg.text(x1 + 6, y(tick) + 4, fmt(tick), "left", "tick")
+        else:
+            svg.text(x0 - 6, y(tick) + 4, fmt(tick), "right", "tick")
+    return x0, x1, y_bottom, y
+
+
 def column_chart(
     *,
     chart_id: str,
@@ -103,24 +124,9 @@ def column_chart(
     """Stacked columns over time (one column per category, e.g. per day), with a
     value axis and labelled time axis."""
     svg = _Svg(chart_id, title, description, width, height, rtl)
-    axis_w, end_pad, top_pad, bottom_pad = 56, 16, 14, 40
-    x0, x1 = (end_pad, width - axis_w) if rtl else (axis_w, width - end_pad)
-    y_bottom, y_top = height - bottom_pad, top_pad
-    n = max(1, len(categories))
     totals = [sum(s.values[i] for s in series) for i in range(len(categories))]
-    ticks = nice_ticks(max(totals, default=0))
-    top_value = ticks[-1]
-
-    def y(value: float) -> float:
-        return y_bottom - (value / top_value) * (y_bottom - y_top)
-
-    for tick in ticks:
-        svg.line(x0, y(tick), x1, y(tick), "grid" if tick else "axis")
-        if rtl:
-            svg.text(x1 + 6, y(tick) + 4, fmt(tick), "left", "tick")
-        else:
-            svg.text(x0 - 6, y(tick) + 4, fmt(tick), "right", "tick")
-
+    x0, x1, y_bottom, y = _value_axis(svg, width, height, max(totals, default=0), fmt)
+    n = max(1, len(categories))
     band = (x1 - x0) / n
     bar_w = max(1.0, band * 0.72)
     every = max(1, math.ceil(n / max(1, int((x1 - x0) // 72))))
@@ -152,23 +158,8 @@ def line_chart(
 ) -> Markup:
     """A running total over time, e.g. confirmed signatures to date."""
     svg = _Svg(chart_id, title, description, width, height, rtl)
-    axis_w, end_pad, top_pad, bottom_pad = 56, 16, 14, 40
-    x0, x1 = (end_pad, width - axis_w) if rtl else (axis_w, width - end_pad)
-    y_bottom, y_top = height - bottom_pad, top_pad
+    x0, x1, y_bottom, y = _value_axis(svg, width, height, max(series.values, default=0), fmt)
     n = max(1, len(categories))
-    ticks = nice_ticks(max(series.values, default=0))
-    top_value = ticks[-1]
-
-    def y(value: float) -> float:
-        return y_bottom - (value / top_value) * (y_bottom - y_top)
-
-    for tick in ticks:
-        svg.line(x0, y(tick), x1, y(tick), "grid" if tick else "axis")
-        if rtl:
-            svg.text(x1 + 6, y(tick) + 4, fmt(tick), "left", "tick")
-        else:
-            svg.text(x0 - 6, y(tick) + 4, fmt(tick), "right", "tick")
-
     band = (x1 - x0) / n
     points = []
     every = max(1, math.ceil(n / max(1, int((x1 - x0) // 72))))

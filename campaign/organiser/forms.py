@@ -83,6 +83,25 @@ class TotpForm(FlaskForm):
     next = HiddenField(filters=_TEXT)
 
 
+def _new_password_fields() -> tuple[PasswordField, PasswordField]:
+    """A new password typed twice. Made per form, where it is placed, so the fields
+    keep their on-page order (WTForms orders fields by when they were created)."""
+    return (
+        PasswordField(
+            _l("New password"),
+            description=_l("At least 12 characters. A few unrelated words are easy to remember and hard to guess."),
+            validators=[DataRequired(_l("Please choose a password.")), _new_password],
+            render_kw={"autocomplete": "new-password"},
+        ),
+        PasswordField(
+            _l("New password again"),
+            validators=[DataRequired(_l("Please enter the password again.")),
+                        EqualTo("password", _l("The two passwords are not the same."))],
+            render_kw={"autocomplete": "new-password"},
+        ),
+    )
+
+
 class SetupForm(FlaskForm):
     name = StringField(
         _l("Your name"),
@@ -92,18 +111,7 @@ class SetupForm(FlaskForm):
                     Length(max=120, message=_l("Please use at most %(max)d characters."))],
         render_kw={"autocomplete": "name"},
     )
-    password = PasswordField(
-        _l("New password"),
-        description=_l("At least 12 characters. A few unrelated words are easy to remember and hard to guess."),
-        validators=[DataRequired(_l("Please choose a password.")), _new_password],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[DataRequired(_l("Please enter the password again.")),
-                    EqualTo("password", _l("The two passwords are not the same."))],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password, confirm = _new_password_fields()
 
 
 class PasswordForm(FlaskForm):
@@ -112,18 +120,7 @@ class PasswordForm(FlaskForm):
         validators=[DataRequired(_l("Please enter your current password.")), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
-    password = PasswordField(
-        _l("New password"),
-        description=_l("At least 12 characters. A few unrelated words are easy to remember and hard to guess."),
-        validators=[DataRequired(_l("Please choose a password.")), _new_password],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[DataRequired(_l("Please enter the password again.")),
-                    EqualTo("password", _l("The two passwords are not the same."))],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password, confirm = _new_password_fields()
 
 
 def _role_choices():
