@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import NotFound
 
 from campaign.amplify.share import REFERRAL_CODES, campaign_link, share_links
 from campaign.campaigns.routes import public_campaign_or_404, render_campaign
@@ -65,7 +66,12 @@ def csrf_failed(error):
 
     slug = (request.view_args or {}).get("slug")
     if request.endpoint == "signatures.sign" and slug:
-        campaign = public_campaign_or_404(slug)
+        try:
+            campaign = public_campaign_or_404(slug)
+        except NotFound as exc:
+            # Raised out of an error handler it would become a 500: answer as the
+            # view would have, with the 404 page.
+            return render_template("errors/404.html", error=exc), 404
         form = SignForm(current_language())
         form.validate()
         form.form_errors.append(_("Your form expired. Please check your details and send it again."))
