@@ -37,8 +37,9 @@ def sign(slug: str):
     if not form.validate_on_submit():
         return render_campaign(campaign, form, status=422)
     if form.website.data:
-        # A bot filled the honeypot: it sees the usual page, nothing is stored.
-        return redirect(url_for(".check_email", slug=slug))
+        # A bot filled the honeypot: it sees the usual answer (same status, same
+        # page), nothing is stored.
+        return redirect(url_for(".check_email", slug=slug), code=303)
     services.sign(
         db.session,
         campaign,
