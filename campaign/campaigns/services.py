@@ -196,6 +196,8 @@ def close_expired(session: Session) -> int:
 
 
 def get_by_slug(session: Session, slug: str) -> Campaign | None:
+    if "\x00" in slug:  # no slug has one, and PostgreSQL refuses NUL in a query
+        return None
     return session.scalar(sa.select(Campaign).where(Campaign.slug == slug))
 
 

@@ -11,6 +11,12 @@ from campaign.signatures.emails import normalise_email
 from campaign.signatures.models import Visibility
 
 
+def _without_nul(value):
+    """PostgreSQL refuses NUL in text (a 500 on saving); it never belongs in what
+    a person types, so it goes before validation."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 def _valid_email(form, field):
     if not field.data:
         return
@@ -23,6 +29,7 @@ def _valid_email(form, field):
 class SignForm(FlaskForm):
     name = StringField(
         _l("Your name"),
+        filters=[_without_nul],
         validators=[DataRequired(_l("Please enter your name.")), Length(max=120, message=_l("Please use at most %(max)d characters."))],
     )
     email = EmailField(
@@ -38,6 +45,7 @@ class SignForm(FlaskForm):
     comment = TextAreaField(
         _l("Comment (optional)"),
         description=_l("Shown with your name or initials if you choose to be shown."),
+        filters=[_without_nul],
         validators=[Optional(), Length(max=500, message=_l("Please use at most %(max)d characters."))],
     )
     visibility = RadioField(
