@@ -20,19 +20,14 @@ from campaign.extensions import db
 from campaign.i18n import LANGUAGES, current_language
 from campaign.organiser import access
 from campaign.organiser.access import Permission
-from campaign.organiser.auth import current_organiser, login_required
+from campaign.organiser.auth import campaign_for, current_organiser, login_required
 from campaign.sanitize import render_markdown
 from campaign.states import TransitionError
 
 bp = Blueprint("editor", __name__, url_prefix="/<lang_code>/manage/campaigns")
 
 
-def _campaign(campaign_id: int, permission: Permission) -> Campaign:
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None:
-        abort(404)
-    access.require_campaign(current_organiser(), permission, campaign)
-    return campaign
+_campaign = campaign_for
 
 
 def _to_workspace(campaign: Campaign):

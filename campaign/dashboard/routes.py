@@ -5,18 +5,16 @@ import datetime as dt
 
 from babel.dates import format_date
 from babel.numbers import format_percent
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from flask_babel import gettext as _
 
 from campaign.amplify.share import channel_label
-from campaign.campaigns.models import Campaign
 from campaign.dashboard import charts, services
 from campaign.dashboard.charts import Series
 from campaign.extensions import db
 from campaign.i18n import country_name, current_language, format_number, text_direction
-from campaign.organiser import access
 from campaign.organiser.access import Permission
-from campaign.organiser.auth import current_organiser, login_required
+from campaign.organiser.auth import campaign_for, login_required
 
 bp = Blueprint("dashboard", __name__, url_prefix="/<lang_code>/manage/campaigns")
 
@@ -56,10 +54,7 @@ def _channel_name(channel: str) -> str:
 @bp.get("/<int:campaign_id>/dashboard")
 @login_required
 def show(campaign_id: int):
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None:
-        abort(404)
-    access.require_campaign(current_organiser(), Permission.view_campaigns, campaign)
+    campaign = campaign_for(campaign_id, Permission.view_campaigns)
     lang = current_language()
     rtl = text_direction(lang) == "rtl"
     n = Numbers(lang, campaign.digits.value)

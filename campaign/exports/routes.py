@@ -9,15 +9,14 @@ from __future__ import annotations
 import functools
 import tempfile
 
-from flask import Blueprint, Response, abort, stream_with_context
+from flask import Blueprint, Response, stream_with_context
 
 from campaign.campaigns.models import Campaign
 from campaign.exports import services
 from campaign.extensions import db
 from campaign.i18n import current_language
-from campaign.organiser import access
 from campaign.organiser.access import Permission
-from campaign.organiser.auth import current_organiser, fresh_two_factor_required, login_required
+from campaign.organiser.auth import campaign_for, current_organiser, fresh_two_factor_required, login_required
 from campaign.privacy.keys import utcnow
 
 bp = Blueprint("exports", __name__, url_prefix="/<lang_code>/manage")
@@ -31,10 +30,7 @@ def may_export(view):
 
     @functools.wraps(view)
     def wrapper(campaign_id: int, **kwargs):
-        campaign = db.session.get(Campaign, campaign_id)
-        if campaign is None:
-            abort(404)
-        access.require_campaign(current_organiser(), Permission.export_signers, campaign)
+        campaign = campaign_for(campaign_id, Permission.export_signers)
         return view(campaign=campaign, **kwargs)
 
     return wrapper

@@ -20,9 +20,8 @@ from campaign.moderation.services import (
     ModerationError,
     RestoreReason,
 )
-from campaign.organiser import access
 from campaign.organiser.access import Permission
-from campaign.organiser.auth import current_organiser, login_required, safe_next
+from campaign.organiser.auth import campaign_for, current_organiser, login_required, safe_next
 from campaign.signatures.models import Signature, SignatureState
 
 bp = Blueprint("moderation", __name__, url_prefix="/<lang_code>/manage")
@@ -31,11 +30,7 @@ PER_PAGE = 50
 
 
 def _campaign(campaign_id: int) -> Campaign:
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None:
-        abort(404)
-    access.require_campaign(current_organiser(), Permission.moderate, campaign)
-    return campaign
+    return campaign_for(campaign_id, Permission.moderate)
 
 
 def _signature(campaign: Campaign, signature_id: int) -> Signature:

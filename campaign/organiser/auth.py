@@ -9,9 +9,11 @@ from __future__ import annotations
 import functools
 import time
 
-from flask import current_app, g, redirect, request, session, url_for
+from flask import abort, current_app, g, redirect, request, session, url_for
 
+from campaign.campaigns.models import Campaign
 from campaign.extensions import db
+from campaign.organiser.access import Permission, require_campaign
 from campaign.organiser.models import Organiser
 
 
@@ -123,3 +125,13 @@ def safe_next(target: str | None, default: str) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return default
+
+
+def campaign_for(campaign_id: int, permission: Permission) -> Campaign:
+    """The campaign a workspace URL names, if the logged-in organiser may do
+    ``permission`` on it: 404 when there is none, 403 when they may not."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        abort(404)
+    require_campaign(current_organiser(), permission, campaign)
+    return campaign

@@ -16,7 +16,7 @@ from campaign.extensions import csrf, db
 from campaign.i18n import LANGUAGES
 from campaign.organiser import access
 from campaign.organiser.access import Permission
-from campaign.organiser.auth import current_organiser, login_required
+from campaign.organiser.auth import campaign_for, current_organiser, login_required
 from campaign.sanitize import render_markdown
 from campaign.states import TransitionError
 from campaign.updates import services
@@ -28,11 +28,7 @@ bp = Blueprint("updates", __name__, url_prefix="/<lang_code>")
 
 
 def _campaign(campaign_id: int, permission: Permission = Permission.view_campaigns) -> Campaign:
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None:
-        abort(404)
-    access.require_campaign(current_organiser(), permission, campaign)
-    return campaign
+    return campaign_for(campaign_id, permission)
 
 
 def _update(campaign: Campaign, update_id: int) -> Update:
