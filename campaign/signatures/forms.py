@@ -17,7 +17,8 @@ def _without_nul(value):
     return value.replace("\x00", "") if isinstance(value, str) else value
 
 
-def _valid_email(form, field):
+def valid_email(form, field):
+    """Normalise a typed address, or refuse it with a translated message."""
     if not field.data:
         return
     try:
@@ -35,7 +36,7 @@ class SignForm(FlaskForm):
     email = EmailField(
         _l("Your e-mail address"),
         description=_l("We send you a link to confirm. It is never shown to anyone."),
-        validators=[DataRequired(_l("Please enter your e-mail address.")), _valid_email],
+        validators=[DataRequired(_l("Please enter your e-mail address.")), valid_email],
     )
     country = SelectField(
         _l("Country"),
@@ -79,7 +80,7 @@ class SignForm(FlaskForm):
 class ResendForm(FlaskForm):
     email = EmailField(
         _l("Your e-mail address"),
-        validators=[DataRequired(_l("Please enter your e-mail address.")), _valid_email],
+        validators=[DataRequired(_l("Please enter your e-mail address.")), valid_email],
     )
 
 
