@@ -62,8 +62,21 @@ def url_in_language(lang: str) -> str:
     args = dict(request.view_args or {})
     if not endpoint or "lang_code" not in _endpoint_arguments(endpoint):
         return url_for("campaigns.home", lang_code=lang)
+    if request.method != "GET" and not _address_has_a_page(request.url_rule):
+        # A form shown again after a failed POST (signing, resending): its address
+        # only takes POSTs and would answer 405, so offer the campaign instead.
+        if "slug" in args:
+            return url_for("campaigns.show", lang_code=lang, slug=args["slug"])
+        return url_for("campaigns.home", lang_code=lang)
     args["lang_code"] = lang
-    query = request.args.to_dict()
+    # The query string is the visitor's: a name that is also a route argument or
+    # one of url_for's own (endpoint, _external, _anchor…) would crash url_for or
+    # change the link, so those are left out.
+    query = {
+        key: value
+        for key, value in request.args.items()
+        if key not in args and key != "endpoint" and not key.startswith("_")
+    }
     return url_for(endpoint, **args, **query)
 
 
@@ -71,6 +84,16 @@ def _endpoint_arguments(endpoint: str) -> set[str]:
     from flask import current_app
 
     return {a for rule in current_app.url_map.iter_rules(endpoint) for a in rule.arguments}
+
+
+def _address_has_a_page(url_rule) -> bool:
+    """Whether some view answers GET at this rule's address (confirm and withdraw
+    do; sign and resend take only POSTs)."""
+    from flask import current_app
+
+    return url_rule is not None and any(
+        rule.rule == url_rule.rule and "GET" in rule.methods for rule in current_app.url_map.iter_rules()
+    )
 
 
 def init_app(app: Flask) -> None:
