@@ -23,6 +23,10 @@ def select_locale() -> str:
     if lang in LANGUAGES:
         return lang
     if request:
+        # An address that matched no route (404, 405) still says its language.
+        prefix = request.path.split("/", 2)[1]
+        if prefix in LANGUAGES:
+            return prefix
         return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
     return DEFAULT_LANGUAGE
 
