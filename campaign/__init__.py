@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from pathlib import Path
 
 from flask import Flask, render_template
@@ -129,6 +130,19 @@ def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(CSRFError, page("errors/csrf.html", 400))
     app.register_error_handler(429, page("errors/429.html", 429))
     app.register_error_handler(500, page("errors/500.html", 500))
+
+    @app.after_request
+    def say_when_to_retry(response):
+        # A 429 should say when to come back (RFC 6585). Flask-Limiter only sends
+        # Retry-After together with X-RateLimit-* on every limited response, where
+        # a Retry-After on the 303 after signing would mean "wait before following".
+        if response.status_code == 429 and "Retry-After" not in response.headers:
+            from campaign.extensions import limiter
+
+            breached = limiter.current_limit
+            if breached is not None:
+                response.headers["Retry-After"] = str(max(1, breached.reset_at - int(time.time())))
+        return response
 
 
 def register_commands(app: Flask) -> None:
