@@ -12,6 +12,10 @@ from typing import Protocol
 
 from flask import Flask
 
+# How long a backend waits on the network before calling it a temporary failure: the
+# worker delivers one message at a time, so a hung connection would stop all mail.
+TIMEOUT_SECONDS = 20
+
 
 class DeliveryFailure(Exception):
     pass
@@ -88,7 +92,7 @@ class SMTPBackend:
     def send(self, message: dict) -> None:
         email = build_email(message, self.sender)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=20) as smtp:
+            with smtplib.SMTP(self.host, self.port, timeout=TIMEOUT_SECONDS) as smtp:
                 if self.starttls:
                     smtp.starttls()
                 if self.username:
@@ -146,7 +150,8 @@ class SendGridBackend:
         for name, value in (message.get("headers") or {}).items():
             mail.header = Header(name, value)
         try:
-            self.client.send(mail)
+            # Not client.send(): it cannot pass a timeout, and the client's default is none.
+            self.client.client.mail.send.post(request_body=mail.get(), timeout=TIMEOUT_SECONDS)
         except HTTPError as exc:
             status = getattr(exc, "status_code", 0) or 0
             if status == 429 or status >= 500:
