@@ -1,0 +1,445 @@
+"""Delivery for real: the SMTP backend against a local aiosmtpd server, the SendGrid
+backend (the real sendgrid client) against a local HTTP stub, retries and give-ups,
+and what the outbox keeps afterwards. Nothing of ours is mocked: signers sign through
+the test client and `run_worker` delivers."""
+from __future__ import annotations
+
+import datetime as dt
+import email
+import json
+import re
+import socket
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from campaign.outbox.cli import run_worker
+from campaign.outbox.models import MessageState, OutboxMessage
+from campaign.privacy.keys import utcnow
+from campaign.signatures.models import Signature, SignatureState
+from tests.conftest import csrf_token
+
+PUBLIC_URL = "https://sawt.example.org"
+MAIL_FROM = "صوت Sawt <no-reply@sawt.example.org>"
+API_KEY = "SG.sawt-test-key.do-not-store-me"
+SIGNERS = {"ar": ("ليلى حداد", "layla@mail.example"), "en": ("Sam Jones", "sam@mail.example")}
+# Neutral: the subject never names the campaign, so a glance at an inbox gives nothing away.
+SUBJECTS = {"ar": "يُرجى تأكيد توقيعك", "en": "Please confirm your signature"}
+TITLES = {"ar": "أطلقوا سراحهم", "en": "Set them free"}  # from make_campaign
+
+
+# --- Helpers ----------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sign(client, slug: str, lang: str, *, opt_in: bool = False) -> str:
+    """Sign through the form; returns the signer's address."""
+    name, address = SIGNERS[lang]
+    data = {"csrf_token": csrf_token(client, f"/{lang}/c/{slug}"), "name": name, "email": address,
+            "country": "LB", "visibility": "initials"}
+    if opt_in:
+        data["opt_in"] = "y"
+    response = client.post(f"/{lang}/c/{slug}/sign", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return address
+
+
+def messages(session) -> list[OutboxMessage]:
+    session.expire_all()
+    return session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+
+def the_signature(session) -> Signature:
+    session.expire_all()
+    return session.scalars(sa.select(Signature)).one()
+
+
+def make_due(session) -> None:
+    """Let the backoff time pass without waiting for it."""
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.state == MessageState.queued)
+        .values(next_attempt_at=utcnow() - dt.timedelta(seconds=1))
+    )
+    session.commit()
+
+
+def shown_count(client, lang: str, slug: str) -> str:
+    html = client.get(f"/{lang}/c/{slug}").get_data(as_text=True)
+    return re.search(r'class="count-number">([^<]+)<', html).group(1)
+
+
+def links(text: str, kind: str) -> list[str]:
+    return [url for url in re.findall(r"https?://[^\s\"'<>]+", text) if f"/{kind}/" in url]
+
+
+def assert_backing_off(message: OutboxMessage, *, attempts: int, since: dt.datetime) -> None:
+    """Still queued for a later attempt, the rendered mail kept for it."""
+    assert message.state == MessageState.queued
+    assert message.attempts == attempts
+    assert message.next_attempt_at >= since + dt.timedelta(seconds=25)  # backoff: 30 s, then doubling
+    assert message.payload.get("to"), "the mail is kept until it is delivered or given up on"
+
+
+def assert_forgotten(message: OutboxMessage, *secrets: str) -> None:
+    """Delivered or given up on: nothing of the mail or its recipient is left."""
+    assert message.payload == {"locale": message.payload["locale"], "scrubbed": True}
+    row = json.dumps([message.payload, message.last_error], ensure_ascii=False)
+    for secret in secrets:
+        assert secret not in row
+
+
+# --- SMTP: a real server on 127.0.0.1 ---------------------------------------------
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps what it accepts. Set ``rcpt_reply`` or
+    ``data_reply`` to an SMTP reply ("451 …", "550 …") to refuse at that stage."""
+
+    def __init__(self):
+        self.received: list[Received] = []
+        self.rcpt_reply: str | None = None
+        self.data_reply: str | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.data_reply:
+            return self.data_reply
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+
+@contextmanager
+def smtp_server(port: int):
+    """An SMTP server on 127.0.0.1:``port`` for the duration; yields its Mailbox."""
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mail_config():
+    """Mail settings for the `app` fixture below; each group of tests overrides it."""
+    return {}
+
+
+@pytest.fixture
+def app(make_app, mail_config):
+    """conftest's app with the backend under test, and a PUBLIC_URL that is not the
+    test client's host (links must be built from it)."""
+    app = make_app(PUBLIC_URL=PUBLIC_URL, MAIL_FROM=MAIL_FROM, **mail_config)
+    with app.app_context():
+        yield app
+
+
+class TestSMTP:
+    @pytest.fixture
+    def smtp_port(self) -> int:
+        return free_port()
+
+    @pytest.fixture
+    def mail_config(self, smtp_port):
+        return {"MAIL_BACKEND": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_port}
+
+    @pytest.fixture
+    def mailbox(self, smtp_port):
+        with smtp_server(smtp_port) as mailbox:
+            yield mailbox
+
+    @pytest.mark.parametrize("lang", ["ar", "en"])
+    def test_confirmation_arrives_in_the_signers_language_and_the_link_counts(
+        self, app, client, make_campaign, mailbox, lang
+    ):
+        slug = make_campaign().slug
+        address = sign(client, slug, lang)
+        assert mailbox.received == [], "nothing is sent inside the request"
+        assert run_worker(app, once=True) == 1
+
+        [received] = mailbox.received
+        assert received.mail_from == "no-reply@sawt.example.org"
+        assert received.rcpt_tos == [address]
+        mail = received.message
+        assert mail["From"] == MAIL_FROM
+        assert mail["To"] == address
+        assert mail["Subject"] == SUBJECTS[lang]
+        assert mail["Content-Language"] == lang
+        assert mail.get_content_type() == "multipart/alternative"
+        assert [part.get_content_type() for part in mail.iter_parts()] == ["text/plain", "text/html"]
+
+        text = mail.get_body(preferencelist=("plain",)).get_content()
+        html = mail.get_body(preferencelist=("html",)).get_content()
+        assert TITLES[lang] in text and TITLES[lang] in html
+        [confirm_url] = links(text, "confirm")
+        [withdraw_url] = links(text, "withdraw")
+        assert confirm_url.startswith(f"{PUBLIC_URL}/{lang}/confirm/")
+        assert withdraw_url.startswith(f"{PUBLIC_URL}/{lang}/withdraw/")
+        # The HTML part links to the same two pages and nowhere else, and loads nothing.
+        assert set(re.findall(r'href="([^"]+)"', html)) == {confirm_url, withdraw_url}
+        assert "<img" not in html.lower() and "url(" not in html.lower() and "src=" not in html.lower()
+        assert f'<html lang="{lang}" dir="{"rtl" if lang == "ar" else "ltr"}">' in html
+
+        confirm_path = urlsplit(confirm_url).path
+        assert shown_count(client, lang, slug) == "0"
+        assert client.get(confirm_path).status_code == 200
+        assert shown_count(client, lang, slug) == "0", "opening the link does not confirm"
+        done = client.post(confirm_path, data={"csrf_token": csrf_token(client, confirm_path)})
+        assert done.status_code == 303
+        assert shown_count(client, lang, slug) == "1"
+
+    @pytest.mark.parametrize("opt_in", [False, True])
+    def test_outbox_forgets_the_mail_once_delivered(self, app, client, session, make_campaign, mailbox, opt_in):
+        slug = make_campaign().slug
+        address = sign(client, slug, "en", opt_in=opt_in)
+        [queued] = messages(session)
+        assert queued.payload["to"] == address
+
+        run_worker(app, once=True)
+        [message] = messages(session)
+        assert message.state == MessageState.sent and message.attempts == 1
+        assert message.sent_at is not None and message.last_error is None
+        assert_forgotten(message, address, "/confirm/", "/withdraw/")
+        # Unconfirmed, the signature keeps the address (for a fresh link if this mail is lost).
+        assert the_signature(session).email == address
+
+        [received] = mailbox.received
+        path = urlsplit(links(received.message.get_body(preferencelist=("plain",)).get_content(), "confirm")[0]).path
+        client.post(path, data={"csrf_token": csrf_token(client, path)})
+        signature = the_signature(session)
+        assert signature.state == SignatureState.verified
+        assert signature.email == (address if opt_in else None), "kept only for updates the signer asked for"
+
+    def test_address_goes_when_the_last_queued_mail_to_it_is_delivered(
+        self, app, client, session, make_campaign, mailbox
+    ):
+        slug = make_campaign().slug
+        address = sign(client, slug, "en")
+        mailbox.rcpt_reply = "451 4.7.1 Greylisted, try again later"
+        run_worker(app, once=True)  # the first mail is deferred
+
+        # The signer asks for a new link; the server accepts it; they confirm with it.
+        form_url = f"/en/c/{slug}/check-email"
+        client.post(f"/en/c/{slug}/resend", data={"csrf_token": csrf_token(client, form_url), "email": address})
+        mailbox.rcpt_reply = None
+        assert run_worker(app, once=True) == 1  # only the new one: the first is backing off
+        [received] = mailbox.received
+        path = urlsplit(links(received.message.get_body(preferencelist=("plain",)).get_content(), "confirm")[0]).path
+        client.post(path, data={"csrf_token": csrf_token(client, path)})
+        signature = the_signature(session)
+        assert signature.state == SignatureState.verified
+        assert signature.email == address, "a mail to it is still queued"
+
+        make_due(session)
+        assert run_worker(app, once=True) == 1
+        assert len(mailbox.received) == 2
+        assert the_signature(session).email is None
+        for message in messages(session):
+            assert message.state == MessageState.sent
+            assert_forgotten(message, address)
+
+    @pytest.mark.parametrize("stage", ["rcpt", "data"])
+    def test_temporary_refusal_is_retried_with_backoff(self, app, client, session, make_campaign, mailbox, stage):
+        slug = make_campaign().slug
+        address = sign(client, slug, "ar")
+        setattr(mailbox, f"{stage}_reply", f"451 4.7.1 <{address}> greylisted, try again later")
+
+        before = utcnow()
+        assert run_worker(app, once=True) == 1
+        [message] = messages(session)
+        assert_backing_off(message, attempts=1, since=before)
+        assert "451" in message.last_error and address not in message.last_error
+        assert mailbox.received == []
+        assert run_worker(app, once=True) == 0, "not due again before the backoff ends"
+
+        setattr(mailbox, f"{stage}_reply", None)
+        make_due(session)
+        assert run_worker(app, once=True) == 1
+        [message] = messages(session)
+        assert message.state == MessageState.sent and message.attempts == 2
+        assert message.last_error is None
+        [received] = mailbox.received
+        assert received.rcpt_tos == [address]
+        assert received.message["Subject"] == SUBJECTS["ar"]
+
+    @pytest.mark.parametrize("stage", ["rcpt", "data"])
+    def test_permanent_refusal_gives_up_at_once(self, app, client, session, make_campaign, mailbox, stage):
+        slug = make_campaign().slug
+        address = sign(client, slug, "en")
+        setattr(mailbox, f"{stage}_reply", f"550 5.1.1 <{address}>: no such mailbox")
+
+        assert run_worker(app, once=True) == 1
+        [message] = messages(session)
+        assert message.state == MessageState.dead and message.attempts == 1
+        assert "550" in message.last_error
+        assert_forgotten(message, address)
+
+        setattr(mailbox, f"{stage}_reply", None)
+        make_due(session)
+        assert run_worker(app, once=True) == 0, "a permanent failure is never retried"
+        assert mailbox.received == []
+        assert messages(session)[0].attempts == 1
+
+    def test_unreachable_server_is_a_temporary_failure(self, app, client, session, make_campaign, smtp_port):
+        slug = make_campaign().slug
+        address = sign(client, slug, "en")
+
+        before = utcnow()
+        assert run_worker(app, once=True) == 1  # nothing listens on smtp_port yet
+        [message] = messages(session)
+        assert_backing_off(message, attempts=1, since=before)
+        assert message.last_error == "SMTP connection: ConnectionRefusedError"
+
+        with smtp_server(smtp_port) as mailbox:
+            make_due(session)
+            assert run_worker(app, once=True) == 1
+        [received] = mailbox.received
+        assert received.rcpt_tos == [address]
+        assert messages(session)[0].state == MessageState.sent
+
+
+# --- SendGrid: the real client against a local stub --------------------------------
+
+class TestSendGrid:
+    @pytest.fixture
+    def mail_config(self, httpserver):
+        return {
+            "MAIL_BACKEND": "sendgrid",
+            "SENDGRID_API_KEY": API_KEY,
+            "SENDGRID_API_HOST": httpserver.url_for("/").rstrip("/"),
+        }
+
+    @staticmethod
+    def answer(httpserver, status: int, address: str = "") -> None:
+        """The next call to /v3/mail/send gets ``status``. Errors echo the recipient and
+        the key, as real error bodies can, so a stored error that copied them shows."""
+        request = httpserver.expect_oneshot_request("/v3/mail/send", method="POST")
+        if status == 202:
+            request.respond_with_data("", status=202)
+        else:
+            request.respond_with_json(
+                {"errors": [{"message": f"{address} refused for key {API_KEY}", "field": "personalizations"}]},
+                status=status,
+            )
+
+    @pytest.mark.parametrize("lang", ["ar", "en"])
+    def test_payload_is_the_mail_and_nothing_more(self, app, client, session, make_campaign, httpserver, lang):
+        slug = make_campaign().slug
+        address = sign(client, slug, lang)
+        self.answer(httpserver, 202)
+        assert run_worker(app, once=True) == 1
+
+        [(request, response)] = httpserver.log
+        assert response.status_code == 202
+        assert request.headers["Authorization"] == f"Bearer {API_KEY}"
+        payload = request.get_json()
+        assert set(payload) == {"from", "subject", "personalizations", "content", "tracking_settings"}
+        assert payload["personalizations"] == [{"to": [{"email": address}]}]
+        assert payload["from"] == {"email": "no-reply@sawt.example.org", "name": "صوت Sawt"}
+        assert payload["subject"] == SUBJECTS[lang]
+        assert [part["type"] for part in payload["content"]] == ["text/plain", "text/html"]
+        text, html = (part["value"] for part in payload["content"])
+        assert links(text, "confirm")[0].startswith(f"{PUBLIC_URL}/{lang}/confirm/")
+        assert links(html, "withdraw")[0].startswith(f"{PUBLIC_URL}/{lang}/withdraw/")
+        assert "<img" not in html.lower()
+        # SendGrid must not rewrite links, add a pixel or append its own unsubscribe.
+        assert payload["tracking_settings"] == {
+            "click_tracking": {"enable": False, "enable_text": False},
+            "open_tracking": {"enable": False},
+            "subscription_tracking": {"enable": False},
+        }
+        body = request.get_data(as_text=True)
+        assert "custom_args" not in body and "categories" not in body
+        assert SIGNERS[lang][0] not in json.dumps(payload, ensure_ascii=False), "the name is not needed"
+        assert "127.0.0.1" not in body
+
+        [message] = messages(session)
+        assert message.state == MessageState.sent
+        assert_forgotten(message, address)
+
+    @pytest.mark.parametrize("status", [429, 503])
+    def test_throttling_and_server_errors_are_retried(self, app, client, session, make_campaign, httpserver, status):
+        slug = make_campaign().slug
+        address = sign(client, slug, "en")
+        self.answer(httpserver, status, address)
+
+        before = utcnow()
+        assert run_worker(app, once=True) == 1
+        [message] = messages(session)
+        assert_backing_off(message, attempts=1, since=before)
+        assert message.last_error == f"SendGrid {status}"
+
+        self.answer(httpserver, 202)
+        make_due(session)
+        assert run_worker(app, once=True) == 1
+        [message] = messages(session)
+        assert message.state == MessageState.sent and message.attempts == 2
+        assert len(httpserver.log) == 2
+
+    def test_rejected_request_fails_for_good_with_a_clean_error(self, app, client, session, make_campaign, httpserver):
+        slug = make_campaign().slug
+        address = sign(client, slug, "en")
+        self.answer(httpserver, 400, address)
+
+        assert run_worker(app, once=True) == 1
+        [message] = messages(session)
+        assert message.state == MessageState.dead and message.attempts == 1
+        assert message.last_error == "SendGrid 400"
+        assert_forgotten(message, address, API_KEY, "SG.")
+
+        make_due(session)
+        assert run_worker(app, once=True) == 0
+        assert len(httpserver.log) == 1
+
+    def test_gives_up_after_max_attempts(self, app, client, session, make_campaign, httpserver):
+        app.config["OUTBOX_MAX_ATTEMPTS"] = 3
+        slug = make_campaign().slug
+        address = sign(client, slug, "en")
+        for attempt in (1, 2, 3):
+            self.answer(httpserver, 503, address)
+            make_due(session)
+            assert run_worker(app, once=True) == 1
+            [message] = messages(session)
+            assert message.attempts == attempt
+        assert message.state == MessageState.dead
+        assert message.last_error == "SendGrid 503"
+        assert_forgotten(message, address, API_KEY)
+
+        make_due(session)
+        assert run_worker(app, once=True) == 0
+        assert len(httpserver.log) == 3
+
+    def test_unreachable_api_is_a_temporary_failure(self, app, client, session, make_campaign):
+        app.config["SENDGRID_API_HOST"] = f"http://127.0.0.1:{free_port()}"
+        slug = make_campaign().slug
+        sign(client, slug, "en")
+
+        before = utcnow()
+        assert run_worker(app, once=True) == 1
+        [message] = messages(session)
+        assert_backing_off(message, attempts=1, since=before)
+        assert message.last_error.startswith("SendGrid connection:")
