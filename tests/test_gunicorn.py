@@ -1,0 +1,142 @@
+"""The Procfile's web process for real: gunicorn with campaign/gunicorn_conf.py on a
+migrated SQLite database, and what its access log keeps (and does not)."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from campaign.config import ROOT
+from campaign.gunicorn_conf import mask_tokens
+
+VENV_BIN = ROOT / ".venv" / "bin"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.fixture
+def web_env(tmp_path):
+    """Environment of a web node: a migrated SQLite database, console mail, one worker."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "GUNICORN"))}
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'web.sqlite3'}",
+        SECRET_KEY="gunicorn-test-secret",
+        DATA_KEY="gunicorn-test-data-key",
+        MAIL_BACKEND="console",
+        WEB_CONCURRENCY="1",
+        PORT=str(free_port()),
+        PYTHONUNBUFFERED="1",
+    )
+    subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "app", "db", "upgrade"],
+        cwd=ROOT, env=env, check=True, capture_output=True, timeout=60,
+    )
+    return env
+
+
+@pytest.fixture
+def gunicorn(web_env):
+    """Start gunicorn exactly as the Procfile does; yield (base URL, stop) where
+    stop() shuts it down and returns (stdout, stderr)."""
+    process = subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), "--config", "python:campaign.gunicorn_conf", "app:app"],
+        cwd=ROOT, env=web_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    port = int(web_env["PORT"])
+    deadline = time.monotonic() + 15
+    while True:
+        if process.poll() is not None:
+            out, err = process.communicate()
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{out}\n{err}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("gunicorn did not start listening within 15 s")
+            time.sleep(0.05)
+
+    def stop() -> tuple[str, str]:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        return process.communicate(timeout=20)
+
+    yield f"http://127.0.0.1:{port}", stop
+    if process.poll() is None:
+        process.kill()
+        process.communicate()
+
+
+def test_procfile_web_process_serves_and_logs_without_addresses_or_queries(gunicorn):
+    base, stop = gunicorn
+    token = "Xq3_" + "k" * 39  # shaped like a confirmation token
+    assert get(f"{base}/en/") == 200
+    assert get(f"{base}/en/?email=secret@example.org") == 200
+    assert get(f"{base}/en/confirm/{token}") == 404
+    out, err = stop()
+
+    access = [line for line in out.splitlines() if '"GET ' in line]
+    assert len(access) == 3, out
+    assert sum('"GET /en/ HTTP/1.1" 200' in line for line in access) == 2, access
+    assert '"GET /en/confirm/[token] HTTP/1.1" 404' in access[2]
+    for line in access:
+        assert "127.0.0.1" not in line
+    assert "secret" not in out + err
+    assert "email=" not in out + err
+    assert token not in out + err
+    assert "Booting worker" in err  # the error log stays on stderr
+
+
+def test_config_reads_the_environment():
+    """The settings gunicorn would load, under a platform's environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUNICORN")}
+    env.update(PORT="5123", WEB_CONCURRENCY="3", FORWARDED_ALLOW_IPS="10.0.0.0/8")
+    code = (
+        "import campaign.gunicorn_conf as c;"
+        "print(c.bind, c.workers, c.worker_class, c.timeout, c.forwarded_allow_ips, c.control_socket_disable)"
+    )
+    out = subprocess.run([str(VENV_BIN / "python"), "-c", code], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["['0.0.0.0:5123']", "3", "sync", "120", "10.0.0.0/8", "True"]
+
+    for name in ("PORT", "WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS"):
+        env.pop(name)
+    out = subprocess.run([str(VENV_BIN / "python"), "-c", code], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    bind, workers, *_, forwarded, _ = out.split()
+    assert bind == "['0.0.0.0:8000']"
+    assert 3 <= int(workers) <= 8
+    assert forwarded == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/ar/withdraw/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcd", "/ar/withdraw/[token]"),
+        ("/en/unsubscribe/abcdefghijklmnopqrstuvwxyz0123456789_abcdefg/done", "/en/unsubscribe/[token]/done"),
+        # Slugs are lowercase with hyphens, however long: they stay readable.
+        ("/en/c/free-the-journalists-detained-since-march-2025", "/en/c/free-the-journalists-detained-since-march-2025"),
+        ("/en/manage/campaigns/12/edit", "/en/manage/campaigns/12/edit"),
+    ],
+)
+def test_mask_tokens(path, logged):
+    assert mask_tokens(path) == logged
