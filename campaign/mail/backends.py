@@ -154,7 +154,9 @@ class SendGridBackend:
             self.client.client.mail.send.post(request_body=mail.get(), timeout=TIMEOUT_SECONDS)
         except HTTPError as exc:
             status = getattr(exc, "status_code", 0) or 0
-            if status == 429 or status >= 500:
+            # 401/403 mean our key is wrong or revoked, not that the recipient is:
+            # keep the mail queued until an operator fixes the key.
+            if status in (401, 403, 429) or status >= 500:
                 raise TemporaryFailure(f"SendGrid {status}") from exc
             raise PermanentFailure(f"SendGrid {status}") from exc
         except OSError as exc:
