@@ -73,12 +73,7 @@ def stored_ip_keys(session) -> list[str | None]:
 
 
 @pytest.fixture
-def logs(caplog, monkeypatch):
-    """caplog at INFO, with the loggers these tests read switched back on: Alembic's
-    fileConfig (tests/test_migrations.py migrates in-process) disables every logger
-    that existed before it, which would leave nothing to inspect."""
-    for name in ("werkzeug", "flask-limiter", "campaign"):
-        monkeypatch.setattr(logging.getLogger(name), "disabled", False)
+def logs(caplog):
     caplog.set_level(logging.INFO)
     return caplog
 
