@@ -6,27 +6,15 @@ from __future__ import annotations
 
 import re
 
-import pyotp
 import pytest
 
 from tests.browser_fixtures import PHONE, assert_controls_labelled, assert_no_horizontal_scroll
+from tests.browser_helpers import log_in
 
-PASSWORD = "correct horse battery staple"
 AR = {"title": "أطلقوا سراح المدافعين", "summary": "نداء إلى السلطات", "body_md": "ندعو إلى **الإفراج الفوري** عنهم.",
       "share_text": "وقّعوا النداء"}
 EN = {"title": "Free the defenders", "summary": "An appeal to the authorities",
       "body_md": "We call for their **immediate release**.", "share_text": "Sign the appeal"}
-
-
-def log_in(page, organiser, lang: str) -> None:
-    """Through the real login form: password, then a TOTP code."""
-    page.goto(f"/{lang}/manage/login")
-    page.fill("#email", organiser.email)
-    page.fill("#password", PASSWORD)
-    page.locator("form[action$='/manage/login'] button[type=submit]").click()
-    page.fill("#code", pyotp.TOTP(organiser.totp_secret).now())
-    page.locator("form[action$='/manage/login/code'] button[type=submit]").click()
-    page.wait_for_url(re.compile(rf"/{lang}/manage/$"))
 
 
 def save(page) -> None:

@@ -12,20 +12,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_fixtures import PHONE, assert_controls_labelled, assert_no_horizontal_scroll
+from tests.browser_helpers import t
 
 pytestmark = pytest.mark.browser
-
-ARABIC = re.compile(r"[\u0600-\u06FF]")
-
-
-def t(app, lang: str, msgid: str, **values) -> str:
-    from flask_babel import force_locale, gettext
-
-    with app.app_context(), force_locale(lang):
-        text = gettext(msgid, **values)
-    assert lang != "ar" or ARABIC.search(text), f"no Arabic for {msgid!r}"
-    return text
-
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
 def test_setup_link_to_two_factor_then_login(make_page, live_server, lang):

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from tests.browser_fixtures import PHONE, assert_controls_labelled, assert_no_horizontal_scroll
+from tests.browser_helpers import log_in
 from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
-from tests.test_browser_editor import log_in
 
 
 @pytest.mark.browser

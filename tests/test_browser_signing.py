@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from campaign.campaigns.models import Digits
 from tests.browser_fixtures import PHONE, assert_controls_labelled, assert_no_horizontal_scroll
+from tests.browser_helpers import ARABIC, assert_language, t
 from tests.conftest import link_in
 
 pytestmark = pytest.mark.browser
@@ -23,15 +24,6 @@ HASHTAG_AR = "الحرية_لكل_المعتقلين_السياسيين_في_ا�
 LONG_COMMENT = "https://example.org/" + "a-very-long-unbroken-link-to-a-report-" * 3
 
 NAMES = {"ar": "ليلى حداد", "en": "Layla Haddad"}
-ARABIC = re.compile(r"[\u0600-\u06FF]")
-
-
-def t(app, lang: str, msgid: str, **values) -> str:
-    """``msgid`` as the live app shows it in ``lang`` (from the compiled catalogue)."""
-    from flask_babel import force_locale, gettext
-
-    with app.test_request_context(), force_locale(lang):
-        return gettext(msgid, **values)
 
 
 def words(app, lang: str) -> dict[str, str]:
@@ -51,15 +43,6 @@ def words(app, lang: str) -> dict[str, str]:
         untranslated = [k for k, v in found.items() if not ARABIC.search(v)]
         assert not untranslated, f"no Arabic for {untranslated}"
     return found
-
-
-def assert_language(page: Page, lang: str) -> None:
-    direction = "rtl" if lang == "ar" else "ltr"
-    html = page.locator("html")
-    expect(html).to_have_attribute("lang", lang)
-    expect(html).to_have_attribute("dir", direction)
-    for form in page.locator("main form").all():
-        assert form.evaluate("f => getComputedStyle(f).direction") == direction
 
 
 def assert_web_font(page: Page, lang: str) -> None:

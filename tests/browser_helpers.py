@@ -1,0 +1,47 @@
+"""Steps and checks that several browser tests share (fixtures are in
+tests/browser_fixtures.py). Import them from here, never from another test module."""
+from __future__ import annotations
+
+import re
+import time
+
+import pyotp
+from playwright.sync_api import Page, expect
+
+# The password make_organiser (tests/conftest.py) gives every organiser.
+PASSWORD = "correct horse battery staple"
+ARABIC = re.compile(r"[\u0600-\u06FF]")
+
+
+def t(app, lang: str, msgid: str, **values) -> str:
+    """``msgid`` as the live app shows it in ``lang`` (from the compiled catalogue);
+    in Arabic it must have been translated."""
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context(), force_locale(lang):
+        text = gettext(msgid, **values)
+    assert lang != "ar" or ARABIC.search(text), f"no Arabic for {msgid!r}"
+    return text
+
+
+def log_in(page: Page, organiser, lang: str, *, password: str = PASSWORD, seconds_ahead: int = 0) -> None:
+    """Through the real login form: password, then a TOTP code. A code is accepted
+    once: to log in again within 30 s, pass ``seconds_ahead=30`` (the next code,
+    still inside the accepted window)."""
+    page.goto(f"/{lang}/manage/login")
+    page.fill("#email", organiser.email)
+    page.fill("#password", password)
+    page.locator("form[action$='/manage/login'] button[type=submit]").click()
+    page.fill("#code", pyotp.TOTP(organiser.totp_secret).at(time.time() + seconds_ahead))
+    page.locator("form[action$='/manage/login/code'] button[type=submit]").click()
+    page.wait_for_url(re.compile(rf"/{lang}/manage/$"))
+
+
+def assert_language(page: Page, lang: str) -> None:
+    """The page is in ``lang``: its lang and dir, and every form in the page's direction."""
+    direction = "rtl" if lang == "ar" else "ltr"
+    html = page.locator("html")
+    expect(html).to_have_attribute("lang", lang)
+    expect(html).to_have_attribute("dir", direction)
+    for form in page.locator("main form").all():
+        assert form.evaluate("f => getComputedStyle(f).direction") == direction
