@@ -5,7 +5,9 @@ from __future__ import annotations
 import smtplib
 import sys
 import uuid
+from email.header import Header
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol
@@ -33,9 +35,36 @@ class MailBackend(Protocol):
     def send(self, message: dict) -> None: ...
 
 
+class MailPolicy(EmailPolicy):
+    """email.policy.default, but a non-ASCII Subject is encoded by email.header.Header.
+
+    The default folder (CPython gh-144156; present in the 3.11 we run) splits a long
+    non-ASCII subject into encoded words on several lines and leaves the space between
+    words outside them, where readers must ignore it (RFC 2047): "أنت مدعو إلى Beirut
+    Rights Group على «صوت»" arrived as "…Groupعلى…", and long Arabic subjects with
+    words run together. Header puts the spaces inside the encoded words. Encoded words are valid under SMTPUTF8 too
+    (utf8=True, for an address with a non-ASCII domain): one encoding for both."""
+
+    def _encoded_subject(self, name: str, value) -> str | None:
+        if name.lower() != "subject" or str(value).isascii():
+            return None
+        encoded = Header(str(value), "utf-8", maxlinelen=self.max_line_length, header_name=name)
+        return f"{name}: {encoded.encode(linesep=self.linesep)}{self.linesep}"
+
+    def fold(self, name, value):
+        return self._encoded_subject(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        folded = self._encoded_subject(name, value)
+        return folded.encode("ascii") if folded else super().fold_binary(name, value)
+
+
+MAIL_POLICY = MailPolicy()
+
+
 def build_email(message: dict, sender: str) -> EmailMessage:
     """A multipart text+HTML message; headers carry nothing that tracks the reader."""
-    email = EmailMessage()
+    email = EmailMessage(policy=MAIL_POLICY)
     email["From"] = sender
     email["To"] = message["to"]
     email["Subject"] = message["subject"]
