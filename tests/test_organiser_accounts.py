@@ -187,21 +187,24 @@ def test_enabling_two_factor_needs_a_code_and_gives_ten_recovery_codes(session, 
         services.enable_two_factor(session, organiser, secret, "000000" if pyotp.TOTP(secret).now() != "000000"
                                    else "111111")
     assert organiser.totp_secret is None
-    codes = services.enable_two_factor(session, organiser, secret, pyotp.TOTP(secret).now())
+    code = pyotp.TOTP(secret).now()
+    codes = services.enable_two_factor(session, organiser, secret, code)
     assert organiser.totp_secret == secret
     assert len(codes) == 10 and len(set(codes)) == 10
     stored = session.scalars(sa.select(RecoveryCode.code_hash).where(RecoveryCode.organiser_id == organiser.id)).all()
     assert len(stored) == 10
     assert not set(codes) & set(stored), "recovery codes are stored only as hashes"
     # The code that turned it on cannot be used again to log in.
-    assert not services.use_totp(session, organiser, pyotp.TOTP(secret).now())
+    # (the same code, not .now() again: a new 30 s step would give a fresh, valid code)
+    assert not services.use_totp(session, organiser, code)
     assert "two_factor.enable" in actions(session)
 
 
 def test_recovery_code_works_once_and_is_audited(session, make_organiser):
     organiser = make_organiser("editor", two_factor=False)
     secret = totp.new_secret()
-    codes = services.enable_two_factor(session, organiser, secret, pyotp.TOTP(secret).now())
+    code = pyotp.TOTP(secret).now()
+    codes = services.enable_two_factor(session, organiser, secret, code)
     typed = "  " + codes[0].upper().replace("-", " ") + " "
     assert services.check_second_factor(session, organiser, typed)
     assert not services.check_second_factor(session, organiser, codes[0]), "each recovery code works once"
