@@ -83,6 +83,26 @@ def database_url(request, tmp_path_factory):
 
 
 @pytest.fixture
+def redis_store():
+    """A client on the test Redis database (TEST_REDIS_URL), emptied before and after.
+    Unreachable Redis skips locally and fails under CI."""
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    store = redis.Redis.from_url(url)
+    try:
+        store.ping()
+    except redis.RedisError as exc:
+        store.close()
+        skip_or_fail(f"Redis is not reachable at {url}: {exc}")
+    store.flushdb()
+    store.url = url
+    yield store
+    store.flushdb()
+    store.close()
+
+
+@pytest.fixture
 def backend(database_url) -> str:
     return "postgresql" if database_url.startswith("postgresql") else "sqlite"
 

@@ -8,7 +8,6 @@ import datetime as dt
 import ipaddress
 import json
 import logging
-import os
 import re
 import secrets
 import threading
@@ -30,7 +29,7 @@ from campaign.i18n import format_number
 from campaign.privacy.keys import ip_key, utcnow
 from campaign.privacy.models import DailyKey
 from campaign.signatures.models import Signature
-from tests.conftest import body_text, csrf_token, link_in, skip_or_fail
+from tests.conftest import body_text, csrf_token, link_in
 from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
 from tests.test_signing_flow import sign
 
@@ -176,33 +175,19 @@ def test_the_request_log_shows_no_client_address(make_app, session, make_campaig
     assert "layla@example.org" not in logs.text
 
 
-def test_rate_limit_counters_and_their_log_hold_no_raw_address(app, make_app, make_campaign, monkeypatch, logs):
+def test_rate_limit_counters_and_their_log_hold_no_raw_address(app, make_app, make_campaign, monkeypatch, logs,
+                                                                redis_store):
     """The limiter's counters (in Redis, as in production) and its "exceeded" log line
     are keyed by the hashed address."""
-    import redis
-
-    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    store = redis.Redis.from_url(url)
-    try:
-        store.ping()
-    except redis.RedisError as exc:
-        store.close()
-        skip_or_fail(f"Redis is not reachable at {url}: {exc}")
-    store.flushdb()
-    monkeypatch.setenv("REDIS_URL", url)
+    store = redis_store
+    monkeypatch.setenv("REDIS_URL", store.url)
     slug = make_campaign().slug
     # Made last: every create_app() re-initialises the shared limiter.
     limited = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SIGN="2 per minute", TRUSTED_PROXIES=1)
     client = limited.test_client()
     client.environ_base.update(REMOTE_ADDR="198.51.100.23", HTTP_X_FORWARDED_FOR="2001:db8:5a7::beef")
-    try:
-        statuses = [sign(client, slug, email=f"signer{n}@example.org").status_code for n in range(3)]
-        stored = "\n".join(
-            f"{key!r} {store.dump(key)!r}" for key in store.scan_iter()
-        ).lower()
-    finally:
-        store.flushdb()
-        store.close()
+    statuses = [sign(client, slug, email=f"signer{n}@example.org").status_code for n in range(3)]
+    stored = "\n".join(f"{key!r} {store.dump(key)!r}" for key in store.scan_iter()).lower()
     assert statuses == [303, 303, 429]
     assert ip_key("2001:db8:5a7::beef") in stored, "the counter is keyed by the hashed address"
     assert "exceeded" in logs.text

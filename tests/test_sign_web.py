@@ -23,7 +23,7 @@ from campaign.config import ROOT
 from campaign.outbox.models import OutboxMessage
 from campaign.privacy.keys import utcnow
 from campaign.signatures.models import Signature, SignatureState
-from tests.conftest import body_text, csrf_token, link_in, skip_or_fail
+from tests.conftest import body_text, csrf_token, link_in
 from tests.test_organiser_accounts import new_client
 
 LANGS = ["ar", "en"]
@@ -763,17 +763,8 @@ def limited_app(request, app, make_app, monkeypatch):
 
     redis_client = None
     if request.param == "redis":
-        import redis
-
-        url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-        redis_client = redis.Redis.from_url(url)
-        try:
-            redis_client.ping()
-        except redis.RedisError as exc:
-            redis_client.close()
-            skip_or_fail(f"Redis is not reachable at {url}: {exc}")
-        redis_client.flushdb()
-        monkeypatch.setenv("REDIS_URL", url)
+        redis_client = request.getfixturevalue("redis_store")
+        monkeypatch.setenv("REDIS_URL", redis_client.url)
     else:
         monkeypatch.delenv("REDIS_URL", raising=False)
     limited = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SIGN="3 per minute")
@@ -782,9 +773,6 @@ def limited_app(request, app, make_app, monkeypatch):
     with limited.app_context():
         limiter.reset()
         yield limited, redis_client
-    if redis_client is not None:
-        redis_client.flushdb()
-        redis_client.close()
 
 
 def test_signing_is_rate_limited_with_a_translated_page(limited_app, make_campaign, session):
