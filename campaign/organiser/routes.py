@@ -100,9 +100,12 @@ def _account_limit() -> str:
 
 def _account_key() -> str:
     """Failed attempts on one account, from anywhere: keyed by a hash of the address
-    typed (whether or not an account has it), or of the account being logged in."""
-    address = request.form.get("email", "")
-    if not address:
+    typed on the password step (whether or not an account has it), or of the account
+    being logged in. Only the password form's address counts: an ``email`` field
+    added to the code or two-factor forms must not give a fresh allowance."""
+    if request.endpoint == "organiser.login_post":
+        address = request.form.get("email", "")
+    else:
         pending = _pending_login()
         organiser = pending[0] if pending else current_organiser()
         address = organiser.email if organiser else ""

@@ -1,0 +1,49 @@
+"""Defects found in a security review of the organiser workspace, one test each."""
+from __future__ import annotations
+
+from tests.test_organiser_accounts import code_at, new_client, post_form, web_login
+from tests.conftest import login
+
+
+def _wrong(secret: str) -> str:
+    return "000000" if code_at(secret) != "000000" else "111111"
+
+
+def test_code_step_limit_cannot_be_dodged_with_an_email_field(make_app, make_organiser):
+    """The per-account allowance on the code step is keyed by the account being
+    logged in, not by an ``email`` field an attacker adds to the form."""
+    from campaign.extensions import limiter
+
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="100 per minute", RATELIMIT_LOGIN_ACCOUNT="2 per hour")
+    with app.app_context():
+        limiter.reset()
+        owner = make_organiser("owner")
+        client = new_client(app)
+        assert web_login(client, owner, code=_wrong(owner.totp_secret)).status_code == 422
+        for n in range(3):
+            response = post_form(client, "/en/manage/login/code",
+                                 {"code": _wrong(owner.totp_secret), "email": f"decoy{n}@example.org"},
+                                 form_url="/en/manage/login/code")
+        assert response.status_code == 429
+
+
+def test_two_factor_page_limit_cannot_be_dodged_with_an_email_field(make_app, make_organiser):
+    """Someone holding a stolen session must not guess codes on /two-factor (which
+    makes new recovery codes and marks two-factor fresh) without limit."""
+    from campaign.extensions import limiter
+
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN_ACCOUNT="2 per hour")
+    with app.app_context():
+        limiter.reset()
+        owner = make_organiser("owner")
+        client = new_client(app)
+        login(client, owner)
+        statuses = [
+            post_form(client, "/en/manage/two-factor", {"code": "abcdef", "email": f"decoy{n}@example.org"}).status_code
+            for n in range(3)
+        ]
+        assert statuses == [422, 422, 429]
+        for n in range(3):
+            response = post_form(client, "/en/manage/reauth",
+                                 {"code": _wrong(owner.totp_secret), "email": f"other{n}@example.org"})
+        assert response.status_code == 429
