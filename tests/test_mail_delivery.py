@@ -322,6 +322,84 @@ class TestSMTP:
         assert messages(session)[0].state == MessageState.sent
 
 
+def self_signed_certificate(directory) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 that no public authority signed: (cert, key) paths."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "smtp-cert.pem", directory / "smtp-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ))
+    return str(cert_path), str(key_path)
+
+
+class TestSMTPStartTLS:
+    """With SMTP_STARTTLS the relay's certificate must be checked: otherwise anyone on
+    the path can pose as the relay and read every signer's address, confirmation link
+    and the SMTP password."""
+
+    @pytest.fixture
+    def smtp_port(self) -> int:
+        return free_port()
+
+    @pytest.fixture
+    def mail_config(self, smtp_port):
+        return {"MAIL_BACKEND": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_port, "SMTP_STARTTLS": True}
+
+    @pytest.fixture
+    def certificate(self, tmp_path):
+        return self_signed_certificate(tmp_path)
+
+    @pytest.fixture
+    def mailbox(self, smtp_port, certificate):
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*certificate)
+        mailbox = Mailbox()
+        controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port, tls_context=context,
+                                require_starttls=True)
+        controller.start()
+        yield mailbox
+        controller.stop()
+
+    def test_an_untrusted_certificate_is_refused(self, app, client, session, make_campaign, mailbox):
+        slug = make_campaign().slug
+        sign(client, slug, "en")
+        assert run_worker(app, once=True) == 1
+        assert mailbox.received == [], "nothing may go to a relay whose certificate we cannot check"
+        [message] = messages(session)
+        assert message.state == MessageState.queued, "an operator can fix the trust store: retry later"
+        assert message.last_error == "SMTP connection: SSLCertVerificationError"
+
+    def test_a_trusted_certificate_is_accepted(self, app, client, session, make_campaign, mailbox, certificate,
+                                                monkeypatch):
+        monkeypatch.setenv("SSL_CERT_FILE", certificate[0])  # OpenSSL's own way to add a trusted CA
+        slug = make_campaign().slug
+        address = sign(client, slug, "en")
+        assert run_worker(app, once=True) == 1
+        [received] = mailbox.received
+        assert received.rcpt_tos == [address]
+        assert messages(session)[0].state == MessageState.sent
+
+
 # --- SendGrid: the real client against a local stub --------------------------------
 
 class TestSendGrid:
