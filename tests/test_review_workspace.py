@@ -1,8 +1,11 @@
 """Defects found in a security review of the organiser workspace, one test each."""
 from __future__ import annotations
 
+import pytest
+
+from tests.conftest import csrf_token, login
+from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
 from tests.test_organiser_accounts import code_at, new_client, post_form, web_login
-from tests.conftest import login
 
 
 def _wrong(secret: str) -> str:
@@ -47,3 +50,18 @@ def test_two_factor_page_limit_cannot_be_dodged_with_an_email_field(make_app, ma
             response = post_form(client, "/en/manage/reauth",
                                  {"code": _wrong(owner.totp_secret), "email": f"other{n}@example.org"})
         assert response.status_code == 429
+
+
+@pytest.mark.parametrize("page", ["²", "٣", "9" * 5000])
+def test_refused_moderation_action_with_an_odd_page_in_next_is_not_a_500(
+        client, session, make_organiser, make_campaign, add_signature, page):
+    owner = make_organiser("owner")
+    campaign = make_campaign(organisation_id=owner.memberships[0].organisation_id)
+    signature = add_signature(campaign)
+    session.commit()
+    login(client, owner)
+    url = f"/en/manage/campaigns/{campaign.id}/signatures"
+    token = csrf_token(client, url)
+    refused = client.post(f"{url}/{signature.id}/invalidate",
+                          data={"csrf_token": token, "reason": "", "next": f"{url}?page={page}"})
+    assert refused.status_code == 422, "the list is shown again (the first page if the number makes no sense)"

@@ -149,7 +149,10 @@ def _single_action(campaign_id: int, signature_id: int, form_cls, act, done_mess
 def _page_of(path: str) -> int:
     """The page number in a same-site list URL: after a refused action, the list as it was."""
     value = dict(parse_qsl(urlsplit(path).query)).get("page", "1")
-    return max(1, min(int(value), 100_000)) if value.isdigit() else 1
+    # str.isdigit() accepts "²", which int() refuses, and int() refuses 5,000 digits.
+    if not (value.isascii() and value.isdigit()):
+        return 1
+    return max(1, min(int(value[:7]), 100_000))
 
 
 @bp.post("/campaigns/<int:campaign_id>/signatures/<int:signature_id>/invalidate")
