@@ -3,6 +3,7 @@ bleach (unmaintained) for nh3 stays a change to this file."""
 from __future__ import annotations
 
 import bleach
+from bleach.linkifier import Linker, build_url_re
 from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = frozenset(
@@ -24,6 +25,11 @@ def _external_link_rel(attrs, new=False):
     return attrs
 
 
+# Bare addresses become links after cleaning, so linkify needs the allow-list too:
+# its own default also links data:, ftp:, ssh:, webcal: and a dozen more.
+_URL_RE = build_url_re(protocols=ALLOWED_PROTOCOLS)
+
+
 def sanitize_html(html: str) -> str:
     cleaned = bleach.clean(
         html,
@@ -33,7 +39,9 @@ def sanitize_html(html: str) -> str:
         strip=True,
         strip_comments=True,
     )
-    return bleach.linkify(cleaned, callbacks=[_external_link_rel], skip_tags={"pre", "code"}, parse_email=False)
+    # A Linker per call, as bleach.linkify() does: its HTML parser keeps state.
+    linker = Linker(url_re=_URL_RE, callbacks=[_external_link_rel], skip_tags={"pre", "code"}, parse_email=False)
+    return linker.linkify(cleaned)
 
 
 def render_markdown(text: str) -> str:
