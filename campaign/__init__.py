@@ -85,7 +85,22 @@ def _configure_sqlite(app: Flask) -> None:
             cursor.close()
 
 
+# The largest id an Integer primary key holds (PostgreSQL's integer).
+MAX_ROW_ID = 2**31 - 1
+
+
 def register_blueprints(app: Flask) -> None:
+    from werkzeug.routing import IntegerConverter
+
+    class RowIdConverter(IntegerConverter):
+        """``<int:…>`` in our URLs names a row: a number no id column holds is no
+        row (404), not an OverflowError from the SQLite driver (500)."""
+
+        def __init__(self, map, fixed_digits=0, min=None, max=MAX_ROW_ID, signed=False):
+            super().__init__(map, fixed_digits, min, max, signed)
+
+    app.url_map.converters["int"] = RowIdConverter
+
     from campaign.campaigns.routes import bp as campaigns_bp
     from campaign.exports.routes import bp as exports_bp
     from campaign.moderation.routes import bp as moderation_bp

@@ -65,3 +65,28 @@ def test_refused_moderation_action_with_an_odd_page_in_next_is_not_a_500(
     refused = client.post(f"{url}/{signature.id}/invalidate",
                           data={"csrf_token": token, "reason": "", "next": f"{url}?page={page}"})
     assert refused.status_code == 422, "the list is shown again (the first page if the number makes no sense)"
+
+
+HUGE = "9" * 25
+
+
+def test_ids_too_big_for_any_column_are_404_not_500(client, session, make_organiser, make_campaign, add_signature):
+    admin = make_organiser("admin")
+    owner = make_organiser("owner")
+    organisation = owner.memberships[0].organisation_id
+    campaign = make_campaign(organisation_id=organisation)
+    add_signature(campaign)
+    session.commit()
+    login(client, admin)
+    base = f"/en/manage/campaigns/{campaign.id}"
+    for url in (f"/en/manage/campaigns/{HUGE}/", f"/en/manage/campaigns/{HUGE}/dashboard",
+                f"/en/manage/campaigns/{HUGE}/signatures", f"/en/manage/campaigns/{HUGE}/export.csv",
+                f"{base}/updates/{HUGE}", f"/en/manage/team/{HUGE}",
+                f"/en/manage/campaigns/{2**31}/"):
+        assert client.get(url).status_code == 404, url
+    token = csrf_token(client, f"{base}/signatures")
+    for url in (f"{base}/signatures/{HUGE}/invalidate", f"/en/manage/team/{organisation}/members/{HUGE}/remove",
+                f"{base}/updates/{HUGE}/delete"):
+        assert client.post(url, data={"csrf_token": token, "reason": "fake"}).status_code == 404, url
+    audit = client.get(f"/en/manage/audit?organisation={HUGE}&before={HUGE}")
+    assert audit.status_code == 200

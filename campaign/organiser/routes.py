@@ -537,6 +537,17 @@ def team_reset(organisation_id: int, membership_id: int):
 
 # --- Audit log ------------------------------------------------------------------------------------
 
+def _row_id(value: str) -> int:
+    """An id from the query string, or ValueError (the argument is then ignored): a
+    number no id column holds overflows the SQLite driver."""
+    from campaign import MAX_ROW_ID
+
+    number = int(value)
+    if not 0 < number <= MAX_ROW_ID:
+        raise ValueError(value)
+    return number
+
+
 @bp.get("/audit")
 @login_required
 def audit_log():
@@ -545,10 +556,10 @@ def audit_log():
                      if access.allowed(organiser, access.Permission.read_audit, o.id)]
     if not organisations:
         abort(403)
-    chosen = request.args.get("organisation", type=int)
+    chosen = request.args.get("organisation", type=_row_id)
     if chosen is None and not organiser.is_admin:
         chosen = organisations[0].id
-    entries = services.audit_entries(db.session, organiser, chosen, before_id=request.args.get("before", type=int),
+    entries = services.audit_entries(db.session, organiser, chosen, before_id=request.args.get("before", type=_row_id),
                                      limit=AUDIT_PAGE_SIZE + 1)
     more = len(entries) > AUDIT_PAGE_SIZE
     entries = entries[:AUDIT_PAGE_SIZE]
