@@ -90,3 +90,27 @@ def test_ids_too_big_for_any_column_are_404_not_500(client, session, make_organi
         assert client.post(url, data={"csrf_token": token, "reason": "fake"}).status_code == 404, url
     audit = client.get(f"/en/manage/audit?organisation={HUGE}&before={HUGE}")
     assert audit.status_code == 200
+
+
+@pytest.mark.parametrize("next_url", ["/\t/evil.example/", "/\n/evil.example/", "/\r/evil.example/",
+                                      "/\t\\evil.example/"])
+def test_next_with_a_tab_or_line_break_cannot_leave_the_site(client, make_organiser, add_signature,
+                                                            make_campaign, session, next_url):
+    """Werkzeug's Location header (urllib's urlsplit) drops tabs and line breaks, as
+    browsers do, so "/<tab>/evil.example" became "//evil.example"."""
+    editor = make_organiser("editor", two_factor=False)
+    response = web_login(client, editor, next_url=next_url)
+    assert response.status_code == 303 and response.location == "/en/manage/"
+
+    login(client, editor)
+    assert client.get("/en/manage/login", query_string={"next": next_url}).location == "/en/manage/"
+
+    owner = make_organiser("owner")
+    campaign = make_campaign(organisation_id=owner.memberships[0].organisation_id)
+    signature = add_signature(campaign)
+    session.commit()
+    login(client, owner)
+    url = f"/en/manage/campaigns/{campaign.id}/signatures"
+    done = client.post(f"{url}/{signature.id}/invalidate",
+                       data={"csrf_token": csrf_token(client, url), "reason": "fake", "next": next_url})
+    assert done.status_code == 303 and done.location == url

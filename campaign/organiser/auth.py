@@ -121,8 +121,17 @@ def fresh_two_factor_required(view):
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only same-site paths, so a login link cannot send someone elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only same-site paths, so a login link cannot send someone elsewhere. No
+    control characters either: the Location header (urllib's urlsplit), like
+    browsers, drops tabs and line breaks, so "/<tab>/evil.example" would become
+    "//evil.example"."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ch < " " or ch == "\x7f" for ch in target)
+    ):
         return target
     return default
 
