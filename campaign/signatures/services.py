@@ -126,13 +126,26 @@ def _queue_mail(
     verify_token: str | None,
     withdraw_token: str,
 ) -> OutboxMessage:
+    message = _compose_mail(signature.campaign, template, to=to, locale=locale,
+                            verify_token=verify_token, withdraw_token=withdraw_token)
+    return enqueue_mail(session, message, template=template, signature_id=signature.id)
+
+
+def _compose_mail(
+    campaign: Campaign,
+    template: str,
+    *,
+    to: str,
+    locale: str,
+    verify_token: str | None,
+    withdraw_token: str,
+) -> dict:
     subjects = {
         "confirm": _l("Please confirm your signature"),
         "already_signed": _l("About your signature"),
         "signature_link": _l("About your signature"),
     }
-    campaign = signature.campaign
-    message = compose(
+    return compose(
         template,
         to=to,
         locale=locale,
@@ -145,7 +158,6 @@ def _queue_mail(
         withdraw_url=external_url("signatures.withdraw", lang_code=locale, token=withdraw_token),
         verify_hours=current_app.config["VERIFY_TOKEN_HOURS"],
     )
-    return enqueue_mail(session, message, template=template, signature_id=signature.id)
 
 
 def sign(
@@ -312,20 +324,26 @@ def resend_link(session: Session, campaign: Campaign, address: str, *, locale: s
             Signature.campaign_id == campaign.id, Signature.email_key == email_key(canonical_email(address))
         )
     )
-    if signature is None or signature.state == SignatureState.withdrawn:
-        return
+    if signature is not None and signature.state == SignatureState.withdrawn:
+        signature = None
+    confirming = campaign.is_open and (signature is None or signature.state == SignatureState.pending)
+    template = "confirm" if confirming else "signature_link"
     withdraw_token, withdraw_hash = new_token()
+    verify_token, verify_hash = new_token() if confirming else (None, None)
+    # Rendered whatever the address, as for erasure requests: rendering only for
+    # addresses that signed made their answer measurably slower, which told anyone
+    # who tried an address whether its owner signed this campaign.
+    message = _compose_mail(campaign, template, to=address, locale=locale,
+                            verify_token=verify_token, withdraw_token=withdraw_token)
+    if signature is None:
+        return
     signature.withdraw_token_hash = withdraw_hash
     signature.withdraw_expires_at = utcnow() + _withdraw_window()
-    verify_token = None
-    if signature.state == SignatureState.pending and campaign.is_open:
-        verify_token, signature.verify_token_hash = new_token()
+    if verify_token:
+        signature.verify_token_hash = verify_hash
         signature.verify_expires_at = utcnow() + _verify_window()
     session.flush()
-    _queue_mail(
-        session, signature, "confirm" if verify_token else "signature_link", to=address,
-        locale=locale, verify_token=verify_token, withdraw_token=withdraw_token,
-    )
+    enqueue_mail(session, message, template=template, signature_id=signature.id)
 
 
 def release_email(session: Session, signature: Signature) -> bool:
