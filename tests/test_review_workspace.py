@@ -114,3 +114,20 @@ def test_next_with_a_tab_or_line_break_cannot_leave_the_site(client, make_organi
     done = client.post(f"{url}/{signature.id}/invalidate",
                        data={"csrf_token": csrf_token(client, url), "reason": "fake", "next": next_url})
     assert done.status_code == 303 and done.location == url
+
+
+@pytest.mark.parametrize("state", [" ", "\r\n"])
+def test_a_blank_looking_state_in_the_search_does_not_break_the_signatures_page(
+        client, session, make_organiser, make_campaign, add_signature, state):
+    """Optional() let whitespace past the state's choice check; the saved search
+    then made every later view of the list a 500."""
+    owner = make_organiser("owner")
+    campaign = make_campaign(organisation_id=owner.memberships[0].organisation_id)
+    add_signature(campaign, "Layla Haddad")
+    session.commit()
+    login(client, owner)
+    url = f"/en/manage/campaigns/{campaign.id}/signatures"
+    searched = client.post(url, data={"csrf_token": csrf_token(client, url), "q": "", "state": state})
+    assert searched.status_code in (303, 422)
+    page = client.get(url)
+    assert page.status_code == 200 and "Layla Haddad" in page.get_data(as_text=True)

@@ -25,7 +25,10 @@ class SearchForm(FlaskForm):
                        "or @domain for every address at that domain."),
         validators=[Optional(), Length(max=320, message=_l("Please use at most %(max)d characters."))],
     )
-    state = SelectField(_l("State"), validators=[Optional()])
+    # Optional() stops the chain for whitespace and also drops the choice check's
+    # error, so whitespace must become the "" choice before it is kept in the session.
+    state = SelectField(_l("State"), validators=[Optional()],
+                        filters=[lambda v: v.strip() if isinstance(v, str) else v])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
