@@ -67,3 +67,16 @@ def test_every_link_is_nofollow_noopener_noreferrer(markdown):
     assert links, html
     for link in links:
         assert 'rel="nofollow noopener noreferrer"' in link, html
+
+
+@pytest.mark.parametrize("page", ["/ar/c/{slug}", "/ar/c/{slug}/check-email", "/ar/erase"])
+def test_email_fields_are_left_to_right_on_arabic_pages(make_app, make_campaign, page):
+    """An address is Latin text: in an RTL field 'layla@example.org' is shown as
+    'example.org@layla' while typing, and the signer cannot check what they typed."""
+    app = make_app()
+    with app.app_context():
+        slug = make_campaign().slug
+    html = app.test_client().get(page.format(slug=slug)).get_data(as_text=True)
+    [field] = re.findall(r'<input[^>]*type="email"[^>]*>', html)
+    assert 'dir="ltr"' in field, field
+    assert 'autocomplete="email"' in field, field
