@@ -131,3 +131,19 @@ def test_a_blank_looking_state_in_the_search_does_not_break_the_signatures_page(
     assert searched.status_code in (303, 422)
     page = client.get(url)
     assert page.status_code == 200 and "Layla Haddad" in page.get_data(as_text=True)
+
+
+def test_a_nul_in_the_bulk_value_is_not_a_500(client, session, make_organiser, make_campaign, add_signature):
+    """PostgreSQL refuses NUL in text parameters; no hashed IP or domain holds one."""
+    owner = make_organiser("owner")
+    campaign = make_campaign(organisation_id=owner.memberships[0].organisation_id)
+    add_signature(campaign)
+    session.commit()
+    login(client, owner)
+    url = f"/en/manage/campaigns/{campaign.id}/signatures/bulk"
+    for by in ("ip", "domain"):
+        assert client.get(url, query_string={"by": by, "value": "a\x00b"}).status_code in (200, 404)
+        token = csrf_token(client, f"/en/manage/campaigns/{campaign.id}/signatures")
+        posted = client.post(url, data={"csrf_token": token, "by": by, "value": "a\x00b", "expected": "0",
+                                        "reason": "fake"})
+        assert posted.status_code in (303, 400, 409)

@@ -286,7 +286,7 @@ def _bulk_where(campaign: Campaign, kind: BulkKind, value: str):
 
 def bulk_count(session: Session, campaign: Campaign, kind: BulkKind, value: str) -> int:
     """How many active signatures a bulk invalidation by ``kind``=``value`` would hit."""
-    if not value:
+    if not value or "\x00" in value:  # no such source; PostgreSQL refuses NUL
         return 0
     return session.scalar(
         sa.select(sa.func.count()).select_from(Signature).where(_bulk_where(campaign, kind, value))
@@ -310,7 +310,7 @@ def bulk_invalidate(
     access.require_campaign(actor, Permission.moderate, campaign)
     ids = list(session.scalars(
         sa.select(Signature.id).where(_bulk_where(campaign, kind, value)).order_by(Signature.id)
-    )) if value else []
+    )) if value and "\x00" not in value else []
     if expected is not None and len(ids) != expected:
         raise CountChanged(len(ids))
     moved = []
