@@ -73,3 +73,23 @@ def test_duplicate_gets_same_page_and_an_already_signed_mail(client, session, ma
     assert "/confirm/" not in body_text(notice)
     assert counts(session, slug) == (1, 0)
     assert len(session.scalars(sa.select(Signature)).all()) == 1
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_confirm_page_shows_what_is_being_confirmed(client, session, make_campaign, deliver, lang):
+    """Signing again replaces an unconfirmed signature, so someone who knows an
+    address could change its details; the page the owner confirms on shows them."""
+    slug = make_campaign().slug
+    sign(client, slug, lang, name="Layla <b>Haddad</b>", comment="Free them all", visibility="full_name",
+         opt_in="y")
+    [message] = deliver()
+    page = client.get(urlsplit(link_in(message, "/confirm/")).path).get_data(as_text=True)
+    assert "<bdi>Layla &lt;b&gt;Haddad&lt;/b&gt;</bdi>" in page
+    assert "<bdi>Free them all</bdi>" in page
+    if lang == "ar":
+        for text in ("ما الذي تؤكّده", "لبنان", "نعم", "وقّع من جديد بالبيانات الصحيحة"):
+            assert text in page
+    else:
+        for text in ("What you are confirming", "Lebanon", "Show my full name and country", "Yes",
+                     "sign again with the right details"):
+            assert text in page

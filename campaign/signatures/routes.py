@@ -115,7 +115,10 @@ def confirm(token: str):
         return _token_problem(exc.problem, exc.signature)
     if signature.state.value == "verified":
         return redirect(url_for(".thanks", slug=signature.campaign.slug))
-    return render_template("signatures/confirm.html", campaign=signature.campaign, form=ConfirmForm(), token=token)
+    # The details are shown so that nobody can confirm, unseen, what someone else
+    # typed with their address (signing again replaces an unconfirmed signature).
+    return render_template("signatures/confirm.html", campaign=signature.campaign, signature=signature,
+                           form=ConfirmForm(), token=token)
 
 
 @bp.post("/confirm/<token>")
