@@ -147,3 +147,21 @@ def test_a_nul_in_the_bulk_value_is_not_a_500(client, session, make_organiser, m
         posted = client.post(url, data={"csrf_token": token, "by": by, "value": "a\x00b", "expected": "0",
                                         "reason": "fake"})
         assert posted.status_code in (303, 400, 409)
+
+
+def test_wrong_current_passwords_on_the_account_page_count_towards_the_account_limit(make_app, make_organiser):
+    """A stolen session must not be a way to guess the password (and then change it)
+    without the limit the login form has."""
+    from campaign.extensions import limiter
+
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN_ACCOUNT="2 per hour")
+    with app.app_context():
+        limiter.reset()
+        owner = make_organiser("owner")
+        client = new_client(app)
+        login(client, owner)
+        new = {"password": "a brand new passphrase", "confirm": "a brand new passphrase"}
+        statuses = [post_form(client, "/en/manage/account", dict(new, current=f"guess {n}")).status_code
+                    for n in range(3)]
+        assert statuses == [422, 422, 429]
+        assert client.get("/en/manage/account").status_code == 200, "the page itself still opens"

@@ -381,6 +381,7 @@ def reauth_post():
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
+@_per_account_limit_on_post
 def account():
     organiser = current_organiser()
     form = PasswordForm()
