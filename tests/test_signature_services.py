@@ -447,6 +447,22 @@ def test_concurrent_confirmations_count_each_signature_once(app, session, make_c
     assert services.reconcile_counts(session) == []
 
 
+def test_reconcile_fixes_drifted_counters_and_reports_them(session, make_campaign):
+    campaign = make_campaign(slug="drifted")
+    untouched = make_campaign(slug="untouched")
+    for n in range(3):
+        sign_as(session, campaign, f"signer{n}@example.org")
+    session.commit()
+    campaign.verified_count, campaign.pending_count = 7, 0
+    session.commit()
+    assert sorted(services.reconcile_counts(session)) == [
+        ("drifted", "pending_count", 0, 3), ("drifted", "verified_count", 7, 0)]
+    session.expire_all()
+    assert stored_counts(session, campaign) == true_counts(session, campaign) == (0, 3)
+    assert stored_counts(session, untouched) == (0, 0)
+    assert services.reconcile_counts(session) == []
+
+
 # --- Erasing addresses ----------------------------------------------------------------
 
 def test_address_erased_on_confirmation_once_its_mail_has_gone(session, make_campaign, deliver):

@@ -447,18 +447,28 @@ def country_breakdown(session: Session, campaign: Campaign, minimum: int) -> Bre
 
 def reconcile_counts(session: Session) -> list[tuple[str, str, int, int]]:
     """Set every campaign's counters to the true COUNT(*); returns what was wrong as
-    (slug, counter, stored, actual)."""
+    (slug, counter, stored, actual). Commits per campaign.
+
+    A verification committing between our count and our write would be lost, so
+    the campaign row is locked first (PostgreSQL; a no-op on SQLite) and counted
+    and written in one UPDATE, whose fresh snapshot sees every committed change."""
     fixes = []
-    for campaign in session.scalars(sa.select(Campaign)).all():
-        for state, column in _COUNTERS.items():
-            actual = session.scalar(
-                sa.select(sa.func.count())
-                .select_from(Signature)
-                .where(Signature.campaign_id == campaign.id, Signature.state == state)
-            ) or 0
-            stored = getattr(campaign, column.key)
-            if stored != actual:
-                fixes.append((campaign.slug, column.key, stored, actual))
-                setattr(campaign, column.key, actual)
-    session.flush()
+    for campaign_id in session.scalars(sa.select(Campaign.id).order_by(Campaign.id)).all():
+        session.execute(sa.select(Campaign.id).where(Campaign.id == campaign_id).with_for_update())
+        stored = session.execute(
+            sa.select(Campaign.slug, *_COUNTERS.values()).where(Campaign.id == campaign_id)
+        ).one()
+        actual = {
+            column.key: sa.select(sa.func.count()).select_from(Signature)
+            .where(Signature.campaign_id == campaign_id, Signature.state == state).scalar_subquery()
+            for state, column in _COUNTERS.items()
+        }
+        written = session.execute(
+            sa.update(Campaign).where(Campaign.id == campaign_id).values(**actual)
+            .returning(*_COUNTERS.values())
+        ).one()
+        session.commit()
+        for i, column in enumerate(_COUNTERS.values()):
+            if stored[i + 1] != written[i]:
+                fixes.append((stored.slug, column.key, stored[i + 1], written[i]))
     return fixes
