@@ -145,6 +145,7 @@ def test_moderators_see_whole_addresses_only_of_signers_who_opted_in(make_campai
     assert services.email_shown(opted) == "a@example.org"
     assert pending.email == "b@example.net"
     assert services.email_shown(pending) == "…@example.net"
+    assert services.email_shown(opted, whole=False) == "…@example.org", "editors see only the domain"
 
 
 # --- Invalidate and restore ------------------------------------------------------
@@ -465,6 +466,20 @@ def test_editor_of_another_organisation_gets_403(client, session, make_organiser
                        data={"csrf_token": token, "reason": "fake"}).status_code == 403
     assert client.get("/en/manage/campaigns/999999/signatures").status_code == 404
     assert counts(session, campaign_b) == (1, 0)
+
+
+def test_only_those_who_may_export_see_whole_addresses_on_the_list(client, session, make_organiser, owner_campaign,
+                                                                  add_signature):
+    owner, campaign = owner_campaign
+    editor = make_organiser("editor", campaign.organisation.name)
+    add_signature(campaign, "Layla", "layla.updates@example.org", opt_in=True)
+    session.commit()
+    url = f"/en/manage/campaigns/{campaign.id}/signatures"
+    login(client, owner)
+    assert "layla.updates@example.org" in client.get(url).get_data(as_text=True)
+    login(client, editor)
+    page = client.get(url).get_data(as_text=True)
+    assert "layla.updates" not in page and "…@example.org" in page
 
 
 def test_anonymous_visitors_are_sent_to_log_in(client, session, owner_campaign):

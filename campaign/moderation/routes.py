@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from urllib.parse import parse_qsl, urlsplit
 
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ from campaign.moderation.services import (
     ModerationError,
     RestoreReason,
 )
+from campaign.organiser import access
 from campaign.organiser.access import Permission
 from campaign.organiser.auth import campaign_for, current_organiser, login_required, safe_next
 from campaign.signatures.models import Signature, SignatureState
@@ -79,7 +81,10 @@ def _render_list(campaign: Campaign, *, form: SearchForm | None = None, page: in
         results=results,
         duplicates=duplicates,
         examples=_examples(duplicates),
-        email_shown=services.email_shown,
+        email_shown=functools.partial(
+            services.email_shown,
+            whole=access.allowed(current_organiser(), Permission.export_signers, campaign.organisation_id),
+        ),
         invalidation_reasons=list(InvalidationReason),
         restore_reasons=list(RestoreReason),
         reason_title=_reason_title,

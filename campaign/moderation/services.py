@@ -210,10 +210,12 @@ def duplicate_names(session: Session, campaign: Campaign, limit: int = 20) -> li
     return [DuplicateName(name, count, example) for name, count, example in rows]
 
 
-def email_shown(signature: Signature) -> str:
+def email_shown(signature: Signature, *, whole: bool = True) -> str:
     """What a moderator may see of an address: the whole address only for a signer
-    who opted in to updates (and whose address we still keep), else just the domain."""
-    if signature.opt_in and signature.email:
+    who opted in to updates (and whose address we still keep), and only to someone
+    who may export signers (``whole``); otherwise just the domain. Editors moderate
+    without 2FA, so they must not be able to read a list of addresses page by page."""
+    if whole and signature.opt_in and signature.email:
         return signature.email
     return f"…@{signature.email_domain}" if signature.email_domain else ""
 
