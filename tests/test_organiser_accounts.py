@@ -434,7 +434,10 @@ def test_password_change_and_logout_everywhere_are_audited(session, make_organis
         services.change_password(session, organiser, current="wrong", new="a new long passphrase")
     with pytest.raises(services.AccountError):
         services.change_password(session, organiser, current=PASSWORD, new="short")
+    reset_link = services.issue_setup_token(session, organiser)
     services.change_password(session, organiser, current=PASSWORD, new="a new long passphrase")
+    with pytest.raises(services.SetupLinkError):
+        services.organiser_for_setup(session, reset_link)
     services.log_out_everywhere(session, organiser)
     assert organiser.session_generation == generation + 2
     assert actions(session) == ["account.password_change", "account.logout_everywhere"]

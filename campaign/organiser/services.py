@@ -363,13 +363,15 @@ def log_out_everywhere(session: Session, organiser: Organiser) -> None:
 
 
 def change_password(session: Session, organiser: Organiser, *, current: str, new: str) -> None:
-    """Change the password (knowing the current one); other sessions end."""
+    """Change the password (knowing the current one); other sessions end, and so
+    does any reset link still in a mailbox (it would undo this change)."""
     if not check_password(organiser, current):
         raise AccountError(_l("Your current password is not right."))
     problems = password_problems(new)
     if problems:
         raise AccountError(problems[0])
     organiser.password_hash = hash_password(new)
+    organiser.setup_token_hash = organiser.setup_expires_at = None
     organiser.session_generation += 1
     audit.record(session, organiser, "account.password_change")
     session.flush()
