@@ -311,6 +311,13 @@ def test_preview_renders_markdown_without_saving(client, session, owned, lang):
     assert session.scalar(sa.select(sa.func.count()).select_from(Update)) == 0
 
 
+def send_form(client, send_url: str) -> dict:
+    """What the send button posts: the form token and the version of the text shown."""
+    page = client.get(send_url).get_data(as_text=True)
+    return {"csrf_token": re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1),
+            "version": re.search(r'name="version" type="hidden" value="([^"]+)"', page).group(1)}
+
+
 def test_owner_composes_tests_confirms_and_sends(client, session, owned, add_signature, deliver):
     owner, _, campaign = owned
     add_signature(campaign, "ليلى حداد", "layla@mail.example", opt_in=True, locale="ar")
@@ -334,7 +341,21 @@ def test_owner_composes_tests_confirms_and_sends(client, session, owned, add_sig
     page = client.get(send_url).get_data(as_text=True)
     assert "This update goes to 3 signers" in page
     assert "1 in العربية" in page and "2 in English" in page
-    response = client.post(send_url, data={"csrf_token": csrf_token(client, send_url)})
+    # The whole text is on the page the sender confirms, and the form names its version.
+    assert "<h3>أخبار الحملة</h3>" in page and "<h3>Campaign news</h3>" in page
+    shown = send_form(client, send_url)
+    # A teammate changes the draft meanwhile: nothing is sent, the new text is shown.
+    update = session.scalars(sa.select(Update)).one()
+    services.save_draft(session, session.get(Organiser, owner_id), update, {
+        "ar": UpdateTextInput("أخبار الحملة", "نص معدّل"), "en": UpdateTextInput("Campaign news", "Edited text")})
+    session.commit()
+    login(client, session.get(Organiser, owner_id))
+    refused = client.post(send_url, data={**shown, "csrf_token": csrf_token(client, send_url)})
+    assert refused.status_code == 409
+    assert "the update was changed after you opened this page" in refused.get_data(as_text=True)
+    assert "Edited text" in refused.get_data(as_text=True)
+    assert session.get(Update, update.id).state == UpdateState.draft
+    response = client.post(send_url, data=send_form(client, send_url))
     assert response.status_code == 303, response.get_data(as_text=True)
     assert "Sending to 3 signers" in client.get(edit_url).get_data(as_text=True)
     mails = deliver()
@@ -445,7 +466,7 @@ def test_end_to_end_each_signer_reads_the_update_in_their_language(client, sessi
     response = _compose(client, f"/en/manage/campaigns/{campaign_id}/updates", action="save")
     send_url = response.headers["Location"] + "/send"
     assert "This update goes to 2 signers" in client.get(send_url).get_data(as_text=True)
-    assert client.post(send_url, data={"csrf_token": csrf_token(client, send_url)}).status_code == 303
+    assert client.post(send_url, data=send_form(client, send_url)).status_code == 303
 
     mails = {m["To"]: m for m in deliver()}
     assert set(mails) == {"layla@mail.example", "sam@mail.example"}

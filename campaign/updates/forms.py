@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form, FormField, StringField, TextAreaField
+from wtforms import Form, FormField, HiddenField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from campaign.i18n import LANGUAGES, language_name
@@ -79,3 +79,10 @@ def form_data_for(update: Update) -> dict:
 
 class ButtonForm(FlaskForm):
     """Only a CSRF token: a confirmation button (send, delete, unsubscribe)."""
+
+
+class SendForm(FlaskForm):
+    """The send button, with the version of the text the sender was shown: a draft
+    changed in the meantime (by a teammate) is not sent unseen."""
+
+    version = HiddenField()

@@ -20,7 +20,7 @@ from campaign.organiser.auth import campaign_for, current_organiser, login_requi
 from campaign.sanitize import render_markdown
 from campaign.states import TransitionError
 from campaign.updates import services
-from campaign.updates.forms import ButtonForm, UpdateForm, form_data_for
+from campaign.updates.forms import ButtonForm, SendForm, UpdateForm, form_data_for
 from campaign.updates.models import Update, UpdateState
 from campaign.updates.services import CampaignArchived, UpdateIncomplete, UpdateLocked
 
@@ -178,10 +178,14 @@ def send(campaign_id: int, update_id: int):
         flash(_("This update has already been sent."), "error")
         return _to_edit(campaign, update)
     missing = services.missing_texts(update)
-    form = ButtonForm()
+    version = update.updated_at.isoformat()
+    form = SendForm()
+    changed = False
     if request.method == "POST" and not missing:
         if not form.validate_on_submit():
             abort(400)
+        changed = form.version.data != version
+    if request.method == "POST" and not missing and not changed:
         try:
             counts = services.start_sending(db.session, current_organiser(), update)
         except TransitionError:
@@ -197,10 +201,11 @@ def send(campaign_id: int, update_id: int):
         flash(ngettext("Sending to %(num)s signer. The e-mails go out over the next minutes.",
                        "Sending to %(num)s signers. The e-mails go out over the next minutes.", total), "success")
         return _to_edit(campaign, update)
+    form.version.data = version
     return render_template(
         "manage/updates_send.html", campaign=campaign, update=update, form=form, missing=missing,
-        counts=services.recipient_counts(db.session, campaign),
-    ), (422 if request.method == "POST" else 200)
+        changed=changed, counts=services.recipient_counts(db.session, campaign),
+    ), (409 if changed else 422 if request.method == "POST" else 200)
 
 
 @bp.post("/manage/campaigns/<int:campaign_id>/updates/<int:update_id>/delete")
