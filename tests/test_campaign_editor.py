@@ -87,6 +87,20 @@ def test_save_sets_both_languages_demands_and_settings_and_audits_what_changed(s
     assert actions(session).count("campaign.edit") == 1
 
 
+def test_only_owners_set_how_long_signers_details_are_kept(client, session, owner, draft, make_organiser):
+    editor = make_organiser("editor", draft.organisation.name)
+    changes = CampaignChanges(texts={"ar": AR, "en": EN}, retention_days=30)
+    assert "retention_days" not in editing.save(session, editor, draft, changes)
+    assert draft.retention_days is None
+    assert "retention_days" in editing.save(session, owner, draft, changes)
+    assert draft.retention_days == 30
+    session.commit()
+    login(client, editor)
+    assert 'name="retention_days"' not in client.get(f"/en/manage/campaigns/{draft.id}/edit").get_data(as_text=True)
+    login(client, owner)
+    assert 'name="retention_days"' in client.get(f"/en/manage/campaigns/{draft.id}/edit").get_data(as_text=True)
+
+
 def test_publish_is_refused_with_what_each_language_lacks_then_accepted(session, owner, draft):
     editing.save(session, owner, draft, CampaignChanges(
         texts={"ar": AR, "en": TextInput(title="Stop the executions")},

@@ -15,7 +15,7 @@ from campaign.campaigns.models import Campaign, CampaignKind, CampaignState, Dig
 from campaign.campaigns.services import DemandInput, NotReady
 from campaign.i18n import LANGUAGES
 from campaign.organiser import audit
-from campaign.organiser.access import Permission, require, require_campaign
+from campaign.organiser.access import Permission, allowed, require, require_campaign
 from campaign.organiser.models import Organiser
 from campaign.privacy.keys import utcnow
 
@@ -141,8 +141,11 @@ def save(session: Session, actor: Organiser, campaign: Campaign, changes: Campai
         "goal": changes.goal,
         "closes_at": changes.closes_at,
         "digits": changes.digits,
-        "retention_days": changes.retention_days,
     }
+    # How long signers' details are kept is the owners' decision (the editor page
+    # shows the field only to them); an editor's save leaves it as it is.
+    if allowed(actor, Permission.manage_retention, campaign.organisation_id):
+        settings["retention_days"] = changes.retention_days
     for name, value in settings.items():
         if getattr(campaign, name) != value:
             setattr(campaign, name, value)

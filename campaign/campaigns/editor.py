@@ -114,6 +114,8 @@ def _render_form(campaign: Campaign, form: CampaignForm, *, preview: dict | None
             errors=field_errors(form),
             preview=preview,
             refused=refused,
+            may_set_retention=access.allowed(current_organiser(), Permission.manage_retention,
+                                             campaign.organisation_id),
             missing=services.missing_for_publish(campaign) if campaign.state == CampaignState.draft else [],
             missing_field_id=missing_field_id,
         ),
