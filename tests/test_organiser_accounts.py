@@ -640,7 +640,10 @@ def test_wrong_codes_count_towards_the_account_limit(make_app, make_organiser):
         assert "Too many login attempts" in refused.get_data(as_text=True)
 
 
-def test_wrong_codes_on_the_two_factor_page_count_too(make_app, make_organiser):
+@pytest.fixture
+def limited_owner(make_app, make_organiser):
+    """(owner, client): an owner logged in on an app that allows two failed attempts
+    per account and hour."""
     from campaign.extensions import limiter
 
     app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN_ACCOUNT="2 per hour")
@@ -649,11 +652,16 @@ def test_wrong_codes_on_the_two_factor_page_count_too(make_app, make_organiser):
         owner = make_organiser("owner")
         client = new_client(app)
         login(client, owner)
-        for _ in range(2):
-            assert post_form(client, "/en/manage/two-factor", {"code": "abcdef"}).status_code == 422
-        refused = post_form(client, "/en/manage/two-factor", {"code": code_at(owner.totp_secret)})
-        assert refused.status_code == 429 and "Too many attempts" in refused.get_data(as_text=True)
-        assert client.get("/en/manage/two-factor").status_code == 200, "the page itself still opens"
+        yield owner, client
+
+
+def test_wrong_codes_on_the_two_factor_page_count_too(limited_owner):
+    owner, client = limited_owner
+    for _ in range(2):
+        assert post_form(client, "/en/manage/two-factor", {"code": "abcdef"}).status_code == 422
+    refused = post_form(client, "/en/manage/two-factor", {"code": code_at(owner.totp_secret)})
+    assert refused.status_code == 429 and "Too many attempts" in refused.get_data(as_text=True)
+    assert client.get("/en/manage/two-factor").status_code == 200, "the page itself still opens"
 
 
 def _age_session(client, **seconds_ago):

@@ -5,7 +5,7 @@ import pytest
 
 from tests.conftest import csrf_token, login
 from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
-from tests.test_organiser_accounts import code_at, new_client, post_form, web_login
+from tests.test_organiser_accounts import code_at, limited_owner, new_client, post_form, web_login  # noqa: F401
 
 
 def _wrong(secret: str) -> str:
@@ -30,26 +30,19 @@ def test_code_step_limit_cannot_be_dodged_with_an_email_field(make_app, make_org
         assert response.status_code == 429
 
 
-def test_two_factor_page_limit_cannot_be_dodged_with_an_email_field(make_app, make_organiser):
+def test_two_factor_page_limit_cannot_be_dodged_with_an_email_field(limited_owner):
     """Someone holding a stolen session must not guess codes on /two-factor (which
     makes new recovery codes and marks two-factor fresh) without limit."""
-    from campaign.extensions import limiter
-
-    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN_ACCOUNT="2 per hour")
-    with app.app_context():
-        limiter.reset()
-        owner = make_organiser("owner")
-        client = new_client(app)
-        login(client, owner)
-        statuses = [
-            post_form(client, "/en/manage/two-factor", {"code": "abcdef", "email": f"decoy{n}@example.org"}).status_code
-            for n in range(3)
-        ]
-        assert statuses == [422, 422, 429]
-        for n in range(3):
-            response = post_form(client, "/en/manage/reauth",
-                                 {"code": _wrong(owner.totp_secret), "email": f"other{n}@example.org"})
-        assert response.status_code == 429
+    owner, client = limited_owner
+    statuses = [
+        post_form(client, "/en/manage/two-factor", {"code": "abcdef", "email": f"decoy{n}@example.org"}).status_code
+        for n in range(3)
+    ]
+    assert statuses == [422, 422, 429]
+    for n in range(3):
+        response = post_form(client, "/en/manage/reauth",
+                             {"code": _wrong(owner.totp_secret), "email": f"other{n}@example.org"})
+    assert response.status_code == 429
 
 
 @pytest.mark.parametrize("page", ["²", "٣", "9" * 5000])
@@ -149,19 +142,12 @@ def test_a_nul_in_the_bulk_value_is_not_a_500(client, session, make_organiser, m
         assert posted.status_code in (303, 400, 409)
 
 
-def test_wrong_current_passwords_on_the_account_page_count_towards_the_account_limit(make_app, make_organiser):
+def test_wrong_current_passwords_on_the_account_page_count_towards_the_account_limit(limited_owner):
     """A stolen session must not be a way to guess the password (and then change it)
     without the limit the login form has."""
-    from campaign.extensions import limiter
-
-    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN_ACCOUNT="2 per hour")
-    with app.app_context():
-        limiter.reset()
-        owner = make_organiser("owner")
-        client = new_client(app)
-        login(client, owner)
-        new = {"password": "a brand new passphrase", "confirm": "a brand new passphrase"}
-        statuses = [post_form(client, "/en/manage/account", dict(new, current=f"guess {n}")).status_code
-                    for n in range(3)]
-        assert statuses == [422, 422, 429]
-        assert client.get("/en/manage/account").status_code == 200, "the page itself still opens"
+    owner, client = limited_owner
+    new = {"password": "a brand new passphrase", "confirm": "a brand new passphrase"}
+    statuses = [post_form(client, "/en/manage/account", dict(new, current=f"guess {n}")).status_code
+                for n in range(3)]
+    assert statuses == [422, 422, 429]
+    assert client.get("/en/manage/account").status_code == 200, "the page itself still opens"
