@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 
 from campaign.organiser import services, totp
 from campaign.organiser.access import PermissionDenied
+from campaign.extensions import db
 from campaign.organiser.models import AuditEntry, Membership, Organisation, Organiser, RecoveryCode, Role
 from campaign.outbox.models import OutboxMessage
 from campaign.privacy.keys import utcnow
@@ -659,6 +660,8 @@ def test_wrong_codes_on_the_two_factor_page_count_too(limited_owner):
     owner, client = limited_owner
     for _ in range(2):
         assert post_form(client, "/en/manage/two-factor", {"code": "abcdef"}).status_code == 422
+    failed = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "account.login_failed")).all()
+    assert [e.detail for e in failed] == [{"step": "recovery_codes"}] * 2
     refused = post_form(client, "/en/manage/two-factor", {"code": code_at(owner.totp_secret)})
     assert refused.status_code == 429 and "Too many attempts" in refused.get_data(as_text=True)
     assert client.get("/en/manage/two-factor").status_code == 200, "the page itself still opens"

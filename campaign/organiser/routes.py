@@ -314,6 +314,9 @@ def two_factor():
                 db.session.commit()
                 mark_two_factor_fresh()
                 return _show_recovery_codes(codes, next_url)
+            # A wrong code here, with TOTP on, is someone holding the session guessing.
+            services.record_failed_login(db.session, organiser, step="recovery_codes")
+            db.session.commit()
             form.code.errors.append(_("That code did not work. Check the time on your phone and enter the newest code."))
         status = 422 if request.method == "POST" else 200
         return render_template("manage/two_factor.html", form=form, enabled=True, next_url=next_url,
