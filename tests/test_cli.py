@@ -187,3 +187,9 @@ def test_flask_command_uses_database_url(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "from-the-shell\tpetition\tdraft\tverified=12\tpending=3\n"
+
+
+def test_worker_warns_when_a_public_site_prints_its_mail(invoke, app):
+    assert "WARNING" not in invoke("worker", "--once").output
+    app.config.update(MAIL_BACKEND="console", PUBLIC_URL="https://sawt.example.org")
+    assert "MAIL_BACKEND is 'console' on a public site" in invoke("worker", "--once").output

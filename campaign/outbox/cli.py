@@ -49,6 +49,11 @@ def worker_command(once: bool) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    if app.config["MAIL_BACKEND"] == "console" and app.config["PUBLIC_URL"].startswith("https://"):
+        # The embedded default prints every address and confirmation link: on a
+        # public site that puts signers' data in the process logs.
+        click.echo("worker: WARNING: MAIL_BACKEND is 'console' on a public site: every signer's address "
+                   "and link will be printed. Set MAIL_BACKEND=smtp or sendgrid.", err=True)
     if not once:
         click.echo(f"worker: delivering mail with the {app.config['MAIL_BACKEND']} backend")
     total = run_worker(app, once=once, stop=lambda: stopping["now"])
