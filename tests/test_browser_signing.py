@@ -31,6 +31,7 @@ def words(app, lang: str) -> dict[str, str]:
 
     found = {
         "sign": t(app, lang, "Sign"),
+        "sign_now": t(app, lang, "Sign now"),
         "confirm": t(app, lang, "Confirm my signature"),
         "full_name": t(app, lang, "Show my full name and country"),
         "back": t(app, lang, "Back to the campaign"),
@@ -98,6 +99,13 @@ def sign_and_confirm(page: Page, live_server, slug: str, lang: str, digits: tupl
     check_page(page, lang, phone)
     assert_web_font(page, lang)
     expect(count_on_page(page)).to_have_text(zero)
+    jump = page.get_by_role("link", name=text["sign_now"], exact=True)
+    if phone:
+        # The form comes after the whole text on a phone: one tap takes the signer there.
+        jump.click()
+        expect(page.locator("form.sign-form #name")).to_be_in_viewport()
+    else:
+        expect(jump).to_be_hidden()  # beside the text on a wide screen, no need
 
     fill_sign_form(page, text)
     page.locator("#comment").fill(LONG_COMMENT)
