@@ -45,13 +45,19 @@ def test_two_factor_page_limit_cannot_be_dodged_with_an_email_field(limited_owne
     assert response.status_code == 429
 
 
-@pytest.mark.parametrize("page", ["²", "٣", "9" * 5000])
-def test_refused_moderation_action_with_an_odd_page_in_next_is_not_a_500(
-        client, session, make_organiser, make_campaign, add_signature, page):
+@pytest.fixture
+def owner_signature(session, make_organiser, make_campaign, add_signature):
+    """(owner, campaign, signature): an owner's campaign with one confirmed signature."""
     owner = make_organiser("owner")
     campaign = make_campaign(organisation_id=owner.memberships[0].organisation_id)
     signature = add_signature(campaign)
     session.commit()
+    return owner, campaign, signature
+
+
+@pytest.mark.parametrize("page", ["²", "٣", "9" * 5000])
+def test_refused_moderation_action_with_an_odd_page_in_next_is_not_a_500(client, owner_signature, page):
+    owner, campaign, signature = owner_signature
     login(client, owner)
     url = f"/en/manage/campaigns/{campaign.id}/signatures"
     token = csrf_token(client, url)
@@ -87,8 +93,7 @@ def test_ids_too_big_for_any_column_are_404_not_500(client, session, make_organi
 
 @pytest.mark.parametrize("next_url", ["/\t/evil.example/", "/\n/evil.example/", "/\r/evil.example/",
                                       "/\t\\evil.example/"])
-def test_next_with_a_tab_or_line_break_cannot_leave_the_site(client, make_organiser, add_signature,
-                                                            make_campaign, session, next_url):
+def test_next_with_a_tab_or_line_break_cannot_leave_the_site(client, make_organiser, owner_signature, next_url):
     """Werkzeug's Location header (urllib's urlsplit) drops tabs and line breaks, as
     browsers do, so "/<tab>/evil.example" became "//evil.example"."""
     editor = make_organiser("editor", two_factor=False)
@@ -98,10 +103,7 @@ def test_next_with_a_tab_or_line_break_cannot_leave_the_site(client, make_organi
     login(client, editor)
     assert client.get("/en/manage/login", query_string={"next": next_url}).location == "/en/manage/"
 
-    owner = make_organiser("owner")
-    campaign = make_campaign(organisation_id=owner.memberships[0].organisation_id)
-    signature = add_signature(campaign)
-    session.commit()
+    owner, campaign, signature = owner_signature
     login(client, owner)
     url = f"/en/manage/campaigns/{campaign.id}/signatures"
     done = client.post(f"{url}/{signature.id}/invalidate",
