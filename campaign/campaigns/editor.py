@@ -27,8 +27,6 @@ from campaign.states import TransitionError
 bp = Blueprint("editor", __name__, url_prefix="/<lang_code>/manage/campaigns")
 
 
-_campaign = campaign_for
-
 
 def _to_workspace(campaign: Campaign):
     return redirect(url_for(".campaign", campaign_id=campaign.id), code=303)
@@ -70,7 +68,7 @@ def _render_workspace(campaign: Campaign, *, refused: list[Missing] | None = Non
 @bp.get("/<int:campaign_id>/")
 @login_required
 def campaign(campaign_id: int):
-    return _render_workspace(_campaign(campaign_id, Permission.view_campaigns))
+    return _render_workspace(campaign_for(campaign_id, Permission.view_campaigns))
 
 
 # --- creating ---
@@ -126,7 +124,7 @@ def _render_form(campaign: Campaign, form: CampaignForm, *, preview: dict | None
 @bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(campaign_id: int):
-    campaign = _campaign(campaign_id, Permission.edit_campaigns)
+    campaign = campaign_for(campaign_id, Permission.edit_campaigns)
     if campaign.state == CampaignState.archived:
         flash(_("Archived campaigns can no longer be changed."), "error")
         return _to_workspace(campaign)
@@ -167,7 +165,7 @@ def edit(campaign_id: int):
 def keepalive(campaign_id: int):
     """Pinged by static/js/editor.js while someone is typing, so writing a long text
     does not outlast the idle timeout and lose everything at "Save"."""
-    _campaign(campaign_id, Permission.edit_campaigns)
+    campaign_for(campaign_id, Permission.edit_campaigns)
     return "", 204
 
 
@@ -192,7 +190,7 @@ def csrf_failed(error):
 @login_required
 def preview(campaign_id: int):
     """The public page exactly as it will look, with a banner and a disabled form."""
-    return render_campaign(_campaign(campaign_id, Permission.view_campaigns), preview=True)
+    return render_campaign(campaign_for(campaign_id, Permission.view_campaigns), preview=True)
 
 
 # --- state changes ---
@@ -200,7 +198,7 @@ def preview(campaign_id: int):
 @bp.post("/<int:campaign_id>/publish")
 @login_required
 def publish(campaign_id: int):
-    campaign = _campaign(campaign_id, Permission.edit_campaigns)
+    campaign = campaign_for(campaign_id, Permission.edit_campaigns)
     try:
         editing.publish(db.session, current_organiser(), campaign)
     except NotReady as exc:
@@ -215,57 +213,53 @@ def publish(campaign_id: int):
     return _to_workspace(campaign)
 
 
+def _change_state(campaign: Campaign, change, done: str, refusals: dict[type[Exception], str]):
+    """Apply a state change (editing.close, …); on a refusal listed in ``refusals``
+    (most specific first) roll back and say why. Back to the workspace either way."""
+    try:
+        change(db.session, current_organiser(), campaign)
+    except tuple(refusals) as exc:
+        db.session.rollback()
+        flash(next(message for kind, message in refusals.items() if isinstance(exc, kind)), "error")
+        return _to_workspace(campaign)
+    db.session.commit()
+    flash(done, "success")
+    return _to_workspace(campaign)
+
+
 @bp.post("/<int:campaign_id>/close")
 @login_required
 def close(campaign_id: int):
-    campaign = _campaign(campaign_id, Permission.edit_campaigns)
-    try:
-        editing.close(db.session, current_organiser(), campaign)
-    except TransitionError:
-        db.session.rollback()
-        flash(_("Only an open campaign can be closed."), "error")
-        return _to_workspace(campaign)
-    db.session.commit()
-    flash(_("Closed: the page stays online but no longer accepts signatures."), "success")
-    return _to_workspace(campaign)
+    return _change_state(
+        campaign_for(campaign_id, Permission.edit_campaigns), editing.close,
+        _("Closed: the page stays online but no longer accepts signatures."),
+        {TransitionError: _("Only an open campaign can be closed.")},
+    )
 
 
 @bp.post("/<int:campaign_id>/reopen")
 @login_required
 def reopen(campaign_id: int):
-    campaign = _campaign(campaign_id, Permission.edit_campaigns)
-    try:
-        editing.reopen(db.session, current_organiser(), campaign)
-    except editing.CloseDatePassed:
-        db.session.rollback()
-        flash(_("The close date has passed. Change or remove it on the edit page, then reopen."), "error")
-        return _to_workspace(campaign)
-    except NotReady:
-        db.session.rollback()
-        flash(_("Complete both languages on the edit page, then reopen."), "error")
-        return _to_workspace(campaign)
-    except TransitionError:
-        db.session.rollback()
-        flash(_("Only a closed campaign can be reopened."), "error")
-        return _to_workspace(campaign)
-    db.session.commit()
-    flash(_("Reopened: the campaign accepts signatures again."), "success")
-    return _to_workspace(campaign)
+    return _change_state(
+        campaign_for(campaign_id, Permission.edit_campaigns), editing.reopen,
+        _("Reopened: the campaign accepts signatures again."),
+        {
+            editing.CloseDatePassed: _("The close date has passed. Change or remove it on the edit page, then reopen."),
+            NotReady: _("Complete both languages on the edit page, then reopen."),
+            TransitionError: _("Only a closed campaign can be reopened."),
+        },
+    )
 
 
 @bp.post("/<int:campaign_id>/archive")
 @login_required
 def archive(campaign_id: int):
-    campaign = _campaign(campaign_id, Permission.manage_retention)
+    campaign = campaign_for(campaign_id, Permission.manage_retention)
     if request.form.get("confirm") != "yes":
         flash(_("Tick the box to confirm that you want to archive this campaign."), "error")
         return _to_workspace(campaign)
-    try:
-        editing.archive(db.session, current_organiser(), campaign)
-    except TransitionError:
-        db.session.rollback()
-        flash(_("Close the campaign before archiving it."), "error")
-        return _to_workspace(campaign)
-    db.session.commit()
-    flash(_("Archived. The campaign can no longer be changed or reopened."), "success")
-    return _to_workspace(campaign)
+    return _change_state(
+        campaign, editing.archive,
+        _("Archived. The campaign can no longer be changed or reopened."),
+        {TransitionError: _("Close the campaign before archiving it.")},
+    )
