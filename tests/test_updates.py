@@ -11,6 +11,7 @@ from campaign.organiser.access import PermissionDenied
 from campaign.campaigns.models import Campaign
 from campaign.organiser.models import AuditEntry, Organiser
 from campaign.outbox.models import MessageState, OutboxMessage
+from campaign.privacy.keys import utcnow
 from campaign.signatures.models import Signature, SignatureState
 from campaign.signatures import services as signing
 from campaign.states import TransitionError
@@ -138,6 +139,27 @@ def test_editors_draft_and_owners_send(session, owned, make_organiser):
     with pytest.raises(PermissionDenied):
         services.start_sending(session, outsider, update)
     services.start_sending(session, owner, update)
+
+
+def test_a_draft_changed_after_the_sender_read_it_is_not_sent(session, owned):
+    owner, editor, campaign = owned
+    update = services.create_draft(session, editor, campaign, TEXTS)
+    session.commit()
+    read = services.version_of(update)
+    services.save_draft(session, editor, update, {**TEXTS, "en": UpdateTextInput("New", "Changed text")})
+    session.commit()
+    with pytest.raises(services.UpdateChanged):
+        services.start_sending(session, owner, update, seen_version=read)
+    session.rollback()
+    # A teammate's save that lands between the check and the send is caught too.
+    stale = services.version_of(update)
+    session.execute(sa.update(Update).where(Update.id == update.id).values(updated_at=utcnow()))
+    with pytest.raises(services.UpdateChanged):
+        services.start_sending(session, owner, update, seen_version=stale)
+    session.rollback()
+    assert session.get(Update, update.id).state == UpdateState.draft
+    services.start_sending(session, owner, update, seen_version=services.version_of(update))
+    assert update.state == UpdateState.sending
 
 
 def test_sending_is_queued_in_batches_in_id_order(session, owned, add_signature):

@@ -22,7 +22,7 @@ from campaign.states import TransitionError
 from campaign.updates import services
 from campaign.updates.forms import ButtonForm, SendForm, UpdateForm, form_data_for
 from campaign.updates.models import Update, UpdateState
-from campaign.updates.services import CampaignArchived, UpdateIncomplete, UpdateLocked
+from campaign.updates.services import CampaignArchived, UpdateChanged, UpdateIncomplete, UpdateLocked
 
 bp = Blueprint("updates", __name__, url_prefix="/<lang_code>")
 
@@ -178,16 +178,18 @@ def send(campaign_id: int, update_id: int):
         flash(_("This update has already been sent."), "error")
         return _to_edit(campaign, update)
     missing = services.missing_texts(update)
-    version = update.updated_at.isoformat()
     form = SendForm()
     changed = False
     if request.method == "POST" and not missing:
         if not form.validate_on_submit():
             abort(400)
-        changed = form.version.data != version
-    if request.method == "POST" and not missing and not changed:
         try:
-            counts = services.start_sending(db.session, current_organiser(), update)
+            counts = services.start_sending(db.session, current_organiser(), update,
+                                            seen_version=form.version.data or "")
+        except UpdateChanged:
+            db.session.rollback()
+            changed = True
+            update = db.session.get(Update, update_id)
         except TransitionError:
             db.session.rollback()
             flash(_("This update has already been sent."), "error")
@@ -196,12 +198,14 @@ def send(campaign_id: int, update_id: int):
             db.session.rollback()
             flash(_("This campaign is archived: no more updates can be sent to its signers."), "error")
             return _to_edit(campaign, db.session.get(Update, update_id))
-        db.session.commit()
-        total = sum(counts.values())
-        flash(ngettext("Sending to %(num)s signer. The e-mails go out over the next minutes.",
-                       "Sending to %(num)s signers. The e-mails go out over the next minutes.", total), "success")
-        return _to_edit(campaign, update)
-    form.version.data = version
+        else:
+            db.session.commit()
+            total = sum(counts.values())
+            flash(ngettext("Sending to %(num)s signer. The e-mails go out over the next minutes.",
+                           "Sending to %(num)s signers. The e-mails go out over the next minutes.", total),
+                  "success")
+            return _to_edit(campaign, update)
+    form.version.data = services.version_of(update)
     return render_template(
         "manage/updates_send.html", campaign=campaign, update=update, form=form, missing=missing,
         changed=changed, counts=services.recipient_counts(db.session, campaign),

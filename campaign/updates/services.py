@@ -77,6 +77,16 @@ class UpdateIncomplete(ValueError):
         self.missing = missing
 
 
+class UpdateChanged(ValueError):
+    """The draft changed (a teammate saved it) after the sender read the version
+    they are sending: nothing is sent unseen."""
+
+
+def version_of(update: Update) -> str:
+    """What the send page shows and sends back: the draft's last change."""
+    return update.updated_at.isoformat()
+
+
 class CampaignArchived(ValueError):
     """Archived campaigns are a closed record: no more updates to their signers."""
 
@@ -247,10 +257,14 @@ def send_test(session: Session, actor: Organiser, update: Update) -> list[Outbox
 
 # --- sending ---
 
-def start_sending(session: Session, actor: Organiser, update: Update) -> dict[str, int]:
+def start_sending(session: Session, actor: Organiser, update: Update, *,
+                  seen_version: str | None = None) -> dict[str, int]:
     """Send the update to the campaign's opted-in signers: from now on it cannot
     change, and it can never be sent again. The worker queues the e-mails. Returns
-    the number of recipients per language at this moment."""
+    the number of recipients per language at this moment.
+
+    ``seen_version`` (version_of() when the sender read it) refuses with
+    UpdateChanged if the draft has changed since, even in the same instant."""
     campaign = update.campaign
     require_campaign(actor, Permission.send_updates, campaign)
     if campaign.state == CampaignState.archived:
@@ -259,6 +273,9 @@ def start_sending(session: Session, actor: Organiser, update: Update) -> dict[st
     missing = missing_texts(update)
     if missing:
         raise UpdateIncomplete(missing)
+    if seen_version is not None and seen_version != version_of(update):
+        raise UpdateChanged(update.id)
+    unchanged = [Update.updated_at == update.updated_at] if seen_version is not None else []
     last_id = session.scalar(
         sa.select(sa.func.max(Signature.id)).where(Signature.campaign_id == campaign.id)
     ) or 0
@@ -266,7 +283,7 @@ def start_sending(session: Session, actor: Organiser, update: Update) -> dict[st
     # Only one click wins, even if two arrive together.
     result = session.execute(
         sa.update(Update)
-        .where(Update.id == update.id, Update.state == UpdateState.draft)
+        .where(Update.id == update.id, Update.state == UpdateState.draft, *unchanged)
         .values(state=UpdateState.sending, sent_by_id=actor.id, sending_started_at=now,
                 last_signature_id=last_id, queued_through_id=0, recipient_counts={})
         .execution_options(synchronize_session=False)
@@ -274,6 +291,7 @@ def start_sending(session: Session, actor: Organiser, update: Update) -> dict[st
     if result.rowcount != 1:
         session.refresh(update)
         update.state.check(UpdateState.sending)  # raises: someone else sent it
+        raise UpdateChanged(update.id)  # still a draft: saved again meanwhile
     session.flush()
     session.refresh(update)
     counts = recipient_counts(session, campaign)
