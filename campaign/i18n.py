@@ -9,7 +9,7 @@ from functools import cache
 
 from babel import Locale
 from babel.numbers import format_decimal
-from flask import Flask, abort, g, redirect, request, url_for
+from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_babel import get_locale
 
 LANGUAGES: list[str] = ["ar", "en"]
@@ -85,16 +85,12 @@ def url_in_language(lang: str) -> str:
 
 
 def _endpoint_arguments(endpoint: str) -> set[str]:
-    from flask import current_app
-
     return {a for rule in current_app.url_map.iter_rules(endpoint) for a in rule.arguments}
 
 
 def _address_has_a_page(url_rule) -> bool:
     """Whether some view answers GET at this rule's address (confirm and withdraw
     do; sign and resend take only POSTs)."""
-    from flask import current_app
-
     return url_rule is not None and any(
         rule.rule == url_rule.rule and "GET" in rule.methods for rule in current_app.url_map.iter_rules()
     )
