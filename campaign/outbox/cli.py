@@ -14,16 +14,24 @@ from campaign.outbox.services import deliver_due
 from campaign.updates.services import queue_due_updates
 
 
+# Retention is measured in days; checking hourly is plenty.
+RETENTION_EVERY_SECONDS = 3600
+
+
 def run_worker(app: Flask, *, once: bool = False, stop=lambda: False) -> int:
     """Deliver due messages until stopped (or, with ``once``, until none are due)."""
     mail = backend_for(app)
     total = 0
-    last_housekeeping = 0.0
+    last_housekeeping = last_retention = float("-inf")  # both due at start
     while not stop():
-        if time.monotonic() - last_housekeeping > 60 or once:
-            run_housekeeping(db.session)
+        now = time.monotonic()
+        if now - last_housekeeping > 60 or once:
+            retention = once or now - last_retention > RETENTION_EVERY_SECONDS
+            run_housekeeping(db.session, retention=retention)
             db.session.commit()
-            last_housekeeping = time.monotonic()
+            last_housekeeping = now
+            if retention:
+                last_retention = now
         # A batch of any update being sent goes into the outbox before delivery.
         queue_due_updates(db.session)
         db.session.commit()
