@@ -26,7 +26,7 @@ from campaign.organiser.access import Permission
 from campaign.organiser.auth import campaign_for, current_organiser, login_required, safe_next
 from campaign.signatures.models import Signature, SignatureState
 
-bp = Blueprint("moderation", __name__, url_prefix="/<lang_code>/manage")
+bp = Blueprint("manage_moderation", __name__, url_prefix="/<lang_code>/manage")
 
 PER_PAGE = 50
 

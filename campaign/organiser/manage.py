@@ -38,7 +38,7 @@ from campaign.organiser.forms import (
 from campaign.organiser.models import Membership, Organisation, Organiser
 from campaign.privacy.keys import keyed_hash
 
-bp = Blueprint("organiser", __name__, url_prefix="/<lang_code>/manage")
+bp = Blueprint("manage_organiser", __name__, url_prefix="/<lang_code>/manage")
 
 
 @bp.after_app_request
@@ -103,7 +103,7 @@ def _account_key() -> str:
     typed on the password step (whether or not an account has it), or of the account
     being logged in. Only the password form's address counts: an ``email`` field
     added to the code or two-factor forms must not give a fresh allowance."""
-    if request.endpoint == "organiser.login_post":
+    if request.endpoint == "manage_organiser.login_post":
         address = request.form.get("email", "")
     else:
         pending = _pending_login()
@@ -131,11 +131,11 @@ _per_account_limit_on_post = limiter.shared_limit(
 @bp.errorhandler(429)
 def too_many_attempts(error):
     """The login pages say plainly why they refuse, and keep the address typed."""
-    if request.endpoint == "organiser.login_post":
+    if request.endpoint == "manage_organiser.login_post":
         form = LoginForm()
         return render_template("manage/login.html", form=form, rate_limited=True), 429
-    if request.endpoint in ("organiser.login_code_post", "organiser.reauth_post"):
-        template = "manage/login.html" if request.endpoint == "organiser.login_code_post" else "manage/reauth.html"
+    if request.endpoint in ("manage_organiser.login_code_post", "manage_organiser.reauth_post"):
+        template = "manage/login.html" if request.endpoint == "manage_organiser.login_code_post" else "manage/reauth.html"
         return render_template(template, form=CodeForm() if "login" in template else TotpForm(),
                                code_step=True, rate_limited=True), 429
     return render_template("manage/too_many.html"), 429
@@ -144,7 +144,7 @@ def too_many_attempts(error):
 @bp.errorhandler(CSRFError)
 def form_expired(error):
     """A login form left open too long: show it again with the address kept."""
-    if request.endpoint == "organiser.login_post":
+    if request.endpoint == "manage_organiser.login_post":
         form = LoginForm()
         form.form_errors.append(_("Your form expired. Please check your details and send it again."))
         return render_template("manage/login.html", form=form), 400
@@ -152,7 +152,7 @@ def form_expired(error):
 
 
 def _home() -> str:
-    return url_for("organiser.home")
+    return url_for("manage_organiser.home")
 
 
 def _next_param() -> str:
@@ -544,7 +544,7 @@ def team_reset(organisation_id: int, membership_id: int):
 def _row_id(value: str) -> int:
     """An id from the query string, or ValueError (the argument is then ignored): a
     number no id column holds overflows the SQLite driver."""
-    from campaign import MAX_ROW_ID
+    from campaign.urls import MAX_ROW_ID
 
     number = int(value)
     if not 0 < number <= MAX_ROW_ID:

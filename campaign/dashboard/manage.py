@@ -16,7 +16,7 @@ from campaign.i18n import country_name, current_language, format_number, text_di
 from campaign.organiser.access import Permission
 from campaign.organiser.auth import campaign_for, login_required
 
-bp = Blueprint("dashboard", __name__, url_prefix="/<lang_code>/manage/campaigns")
+bp = Blueprint("manage_dashboard", __name__, url_prefix="/<lang_code>/manage/campaigns")
 
 _ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 TOP_COUNTRIES = 10
@@ -123,11 +123,10 @@ def show(campaign_id: int):
             fmt=n.num, rtl=rtl,
         )
 
-    text = campaign.text(lang)
     return render_template(
         "manage/dashboard.html",
         campaign=campaign,
-        title=text.title if text and text.title else campaign.slug,
+        title=campaign.title_in(lang),
         n=n,
         days=days,
         weekly=weekly,

@@ -1,7 +1,7 @@
 """The campaign editor: /<lang>/manage/campaigns/… — a campaign's workspace page,
 creating, editing both languages side by side, previewing, and the state buttons.
 
-Thin views: the form turns the request into plain values, campaign.campaigns.editing
+Thin views: the form turns the request into plain values, campaign.campaigns.services
 checks permissions, changes and audits; the view commits or rolls back.
 """
 from __future__ import annotations
@@ -11,10 +11,9 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from campaign.amplify.share import campaign_link
-from campaign.campaigns import editing, services
+from campaign.campaigns import page, services
 from campaign.campaigns.forms import CampaignForm, NewCampaignForm, field_errors, form_data_for
 from campaign.campaigns.models import Campaign, CampaignKind, CampaignState
-from campaign.campaigns.routes import render_campaign
 from campaign.campaigns.services import Missing, NotReady
 from campaign.extensions import db
 from campaign.i18n import LANGUAGES, current_language
@@ -24,7 +23,7 @@ from campaign.organiser.auth import campaign_for, current_organiser, login_requi
 from campaign.sanitize import render_markdown
 from campaign.states import TransitionError
 
-bp = Blueprint("editor", __name__, url_prefix="/<lang_code>/manage/campaigns")
+bp = Blueprint("manage_campaigns", __name__, url_prefix="/<lang_code>/manage/campaigns")
 
 
 
@@ -83,13 +82,13 @@ def new():
     form = NewCampaignForm(organisations)
     if form.validate_on_submit():
         try:
-            campaign = editing.create(
+            campaign = services.create(
                 db.session, organiser,
                 organisation_id=form.organisation.data,
                 kind=CampaignKind(form.kind.data),
                 slug=form.slug.data,
             )
-        except editing.SlugTaken:
+        except services.SlugTaken:
             db.session.rollback()
             form.slug.errors.append(_("Another campaign already uses this address. Please choose another."))
         else:
@@ -146,8 +145,8 @@ def edit(campaign_id: int):
     if not form.validate():
         return _render_form(campaign, form, status=422)
     try:
-        changed = editing.save(db.session, current_organiser(), campaign, form.changes())
-    except editing.SlugTaken:
+        changed = services.save(db.session, current_organiser(), campaign, form.changes())
+    except services.SlugTaken:
         db.session.rollback()
         form.slug.errors.append(_("Another campaign already uses this address. Please choose another."))
         return _render_form(db.session.get(Campaign, campaign_id), form, status=422)
@@ -174,7 +173,7 @@ def csrf_failed(error):
     """An expired form token on the edit page: show everything typed again with a
     fresh token, instead of losing an hour of writing."""
     campaign_id = (request.view_args or {}).get("campaign_id")
-    if request.endpoint == "editor.edit" and campaign_id is not None:
+    if request.endpoint == "manage_campaigns.edit" and campaign_id is not None:
         campaign = db.session.get(Campaign, campaign_id)
         if campaign is not None and access.allowed(current_organiser(), Permission.edit_campaigns,
                                                    campaign.organisation_id):
@@ -190,7 +189,7 @@ def csrf_failed(error):
 @login_required
 def preview(campaign_id: int):
     """The public page exactly as it will look, with a banner and a disabled form."""
-    return render_campaign(campaign_for(campaign_id, Permission.view_campaigns), preview=True)
+    return page.render(campaign_for(campaign_id, Permission.view_campaigns), preview=True)
 
 
 # --- state changes ---
@@ -200,7 +199,7 @@ def preview(campaign_id: int):
 def publish(campaign_id: int):
     campaign = campaign_for(campaign_id, Permission.edit_campaigns)
     try:
-        editing.publish(db.session, current_organiser(), campaign)
+        services.publish(db.session, current_organiser(), campaign)
     except NotReady as exc:
         db.session.rollback()
         return _render_workspace(db.session.get(Campaign, campaign_id), refused=exc.missing, status=422)
@@ -214,7 +213,7 @@ def publish(campaign_id: int):
 
 
 def _change_state(campaign: Campaign, change, done: str, refusals: dict[type[Exception], str]):
-    """Apply a state change (editing.close, …); on a refusal listed in ``refusals``
+    """Apply a state change (services.close, …); on a refusal listed in ``refusals``
     (most specific first) roll back and say why. Back to the workspace either way."""
     try:
         change(db.session, current_organiser(), campaign)
@@ -231,7 +230,7 @@ def _change_state(campaign: Campaign, change, done: str, refusals: dict[type[Exc
 @login_required
 def close(campaign_id: int):
     return _change_state(
-        campaign_for(campaign_id, Permission.edit_campaigns), editing.close,
+        campaign_for(campaign_id, Permission.edit_campaigns), services.close,
         _("Closed: the page stays online but no longer accepts signatures."),
         {TransitionError: _("Only an open campaign can be closed.")},
     )
@@ -241,10 +240,10 @@ def close(campaign_id: int):
 @login_required
 def reopen(campaign_id: int):
     return _change_state(
-        campaign_for(campaign_id, Permission.edit_campaigns), editing.reopen,
+        campaign_for(campaign_id, Permission.edit_campaigns), services.reopen,
         _("Reopened: the campaign accepts signatures again."),
         {
-            editing.CloseDatePassed: _("The close date has passed. Change or remove it on the edit page, then reopen."),
+            services.CloseDatePassed: _("The close date has passed. Change or remove it on the edit page, then reopen."),
             NotReady: _("Complete both languages on the edit page, then reopen."),
             TransitionError: _("Only a closed campaign can be reopened."),
         },
@@ -259,7 +258,7 @@ def archive(campaign_id: int):
         flash(_("Tick the box to confirm that you want to archive this campaign."), "error")
         return _to_workspace(campaign)
     return _change_state(
-        campaign, editing.archive,
+        campaign, services.archive,
         _("Archived. The campaign can no longer be changed or reopened."),
         {TransitionError: _("Close the campaign before archiving it.")},
     )

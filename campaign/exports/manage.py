@@ -19,7 +19,7 @@ from campaign.organiser.access import Permission
 from campaign.organiser.auth import campaign_for, current_organiser, fresh_two_factor_required, login_required
 from campaign.privacy.keys import utcnow
 
-bp = Blueprint("exports", __name__, url_prefix="/<lang_code>/manage")
+bp = Blueprint("manage_exports", __name__, url_prefix="/<lang_code>/manage")
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
