@@ -52,7 +52,7 @@ def _render_workspace(campaign: Campaign, *, refused: list[Missing] | None = Non
     missing = services.missing_for_publish(campaign) if campaign.state == CampaignState.draft else []
     return (
         render_template(
-            "manage/campaign.html",
+            "campaigns/manage/campaign.html",
             campaign=campaign,
             text=campaign.text(current_language()),
             missing=refused if refused is not None else missing,
@@ -96,7 +96,7 @@ def new():
             flash(_("Campaign created. Write it in both languages, then publish it."), "success")
             return redirect(url_for(".edit", campaign_id=campaign.id), code=303)
     status = 422 if form.errors else 200
-    return render_template("manage/campaign_new.html", form=form), status
+    return render_template("campaigns/manage/new.html", form=form), status
 
 
 # --- editing ---
@@ -105,7 +105,7 @@ def _render_form(campaign: Campaign, form: CampaignForm, *, preview: dict | None
                  refused: list[Missing] | None = None, status: int = 200):
     return (
         render_template(
-            "manage/campaign_form.html",
+            "campaigns/manage/edit.html",
             campaign=campaign,
             form=form,
             errors=field_errors(form),

@@ -124,7 +124,7 @@ def show(campaign_id: int):
         )
 
     return render_template(
-        "manage/dashboard.html",
+        "dashboard/manage/dashboard.html",
         campaign=campaign,
         title=campaign.title_in(lang),
         n=n,

@@ -74,7 +74,7 @@ def _render_list(campaign: Campaign, *, form: SearchForm | None = None, page: in
                               page=page, per_page=PER_PAGE)
     duplicates = services.duplicate_names(db.session, campaign)
     return render_template(
-        "manage/signatures.html",
+        "moderation/manage/signatures.html",
         campaign=campaign,
         form=form,
         searching=bool(q or state),
@@ -216,7 +216,7 @@ def bulk(campaign_id: int):
 
 def _render_bulk(campaign: Campaign, form: BulkForm, *, changed: bool = False, status: int = 200):
     return render_template(
-        "manage/signatures_bulk.html", campaign=campaign, form=form, changed=changed,
+        "moderation/manage/bulk.html", campaign=campaign, form=form, changed=changed,
         back=safe_next(form.next.data, _list_url(campaign)),
     ), status
 
@@ -231,7 +231,7 @@ def fraud(campaign_id: int):
         window=dt.timedelta(minutes=config["MODERATION_BURST_MINUTES"]),
     )
     return render_template(
-        "manage/fraud.html",
+        "moderation/manage/fraud.html",
         campaign=campaign,
         bursts=bursts,
         disposable=services.disposable_domains(db.session, campaign),

@@ -78,7 +78,7 @@ def _can_anywhere(permission: access.Permission) -> bool:
 def home():
     organiser = current_organiser()
     return render_template(
-        "manage/home.html",
+        "organiser/manage/home.html",
         campaigns=access.campaigns_visible_to(db.session, organiser),
         organisations=access.organisations_of(db.session, organiser),
     )
@@ -133,12 +133,12 @@ def too_many_attempts(error):
     """The login pages say plainly why they refuse, and keep the address typed."""
     if request.endpoint == "manage_organiser.login_post":
         form = LoginForm()
-        return render_template("manage/login.html", form=form, rate_limited=True), 429
+        return render_template("organiser/manage/login.html", form=form, rate_limited=True), 429
     if request.endpoint in ("manage_organiser.login_code_post", "manage_organiser.reauth_post"):
-        template = "manage/login.html" if request.endpoint == "manage_organiser.login_code_post" else "manage/reauth.html"
+        template = "organiser/manage/login.html" if request.endpoint == "manage_organiser.login_code_post" else "organiser/manage/reauth.html"
         return render_template(template, form=CodeForm() if "login" in template else TotpForm(),
                                code_step=True, rate_limited=True), 429
-    return render_template("manage/too_many.html"), 429
+    return render_template("organiser/manage/too_many.html"), 429
 
 
 @bp.errorhandler(CSRFError)
@@ -147,7 +147,7 @@ def form_expired(error):
     if request.endpoint == "manage_organiser.login_post":
         form = LoginForm()
         form.form_errors.append(_("Your form expired. Please check your details and send it again."))
-        return render_template("manage/login.html", form=form), 400
+        return render_template("organiser/manage/login.html", form=form), 400
     return render_template("errors/csrf.html"), 400
 
 
@@ -167,7 +167,7 @@ def login():
         return redirect(_next_param())
     form = LoginForm(formdata=None)
     form.next.data = safe_next(request.args.get("next"), "")
-    return render_template("manage/login.html", form=form)
+    return render_template("organiser/manage/login.html", form=form)
 
 
 @bp.post("/login")
@@ -176,12 +176,12 @@ def login():
 def login_post():
     form = LoginForm()
     if not form.validate_on_submit():
-        return render_template("manage/login.html", form=form), 422
+        return render_template("organiser/manage/login.html", form=form), 422
     organiser = services.authenticate(db.session, form.email.data, form.password.data)
     db.session.commit()  # a failure is in the audit log; a success may have a rehashed password
     if organiser is None:
         form.form_errors.append(_("The e-mail address or the password is not right."))
-        return render_template("manage/login.html", form=form), 422
+        return render_template("organiser/manage/login.html", form=form), 422
     next_url = safe_next(form.next.data, _home())
     if organiser.has_two_factor:
         end_session()
@@ -212,7 +212,7 @@ def _finish_login(organiser: Organiser, *, two_factor: bool, next_url: str):
 def login_code():
     if _pending_login() is None:
         return redirect(url_for(".login"))
-    return render_template("manage/login.html", form=CodeForm(formdata=None), code_step=True)
+    return render_template("organiser/manage/login.html", form=CodeForm(formdata=None), code_step=True)
 
 
 @bp.post("/login/code")
@@ -226,13 +226,13 @@ def login_code_post():
     organiser, next_url = pending
     form = CodeForm()
     if not form.validate_on_submit():
-        return render_template("manage/login.html", form=form, code_step=True), 422
+        return render_template("organiser/manage/login.html", form=form, code_step=True), 422
     left_before = services.recovery_codes_left(db.session, organiser)
     if not services.check_second_factor(db.session, organiser, form.code.data):
         services.record_failed_login(db.session, organiser, step="code")
         db.session.commit()
         form.code.errors.append(_("That code did not work. Enter the newest code from your app, or a recovery code."))
-        return render_template("manage/login.html", form=form, code_step=True), 422
+        return render_template("organiser/manage/login.html", form=form, code_step=True), 422
     left = services.recovery_codes_left(db.session, organiser)
     response = _finish_login(organiser, two_factor=True, next_url=next_url)
     if left < left_before:
@@ -263,7 +263,7 @@ def logout_everywhere():
 
 def _setup_problem(problem: services.SetupProblem):
     status = 410 if problem == services.SetupProblem.expired else 404
-    return render_template("manage/setup.html", problem=problem.value), status
+    return render_template("organiser/manage/setup.html", problem=problem.value), status
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
@@ -289,13 +289,13 @@ def setup(token: str):
             flash(_("Your password is set."), "success")
             return redirect(url_for(".two_factor"), code=303)
     status = 422 if request.method == "POST" else 200
-    return render_template("manage/setup.html", form=form, organiser=organiser), status
+    return render_template("organiser/manage/setup.html", form=form, organiser=organiser), status
 
 
 # --- Two-factor ----------------------------------------------------------------------------------
 
 def _show_recovery_codes(codes: list[str], next_url: str):
-    return render_template("manage/two_factor.html", codes=codes, next_url=next_url)
+    return render_template("organiser/manage/two_factor.html", codes=codes, next_url=next_url)
 
 
 @bp.route("/two-factor", methods=["GET", "POST"])
@@ -319,7 +319,7 @@ def two_factor():
             db.session.commit()
             form.code.errors.append(_("That code did not work. Check the time on your phone and enter the newest code."))
         status = 422 if request.method == "POST" else 200
-        return render_template("manage/two_factor.html", form=form, enabled=True, next_url=next_url,
+        return render_template("organiser/manage/two_factor.html", form=form, enabled=True, next_url=next_url,
                                codes_left=services.recovery_codes_left(db.session, organiser)), status
 
     secret = session.get("totp_pending")
@@ -338,7 +338,7 @@ def two_factor():
     uri = totp.provisioning_uri(secret, organiser.email)
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "manage/two_factor.html",
+        "organiser/manage/two_factor.html",
         form=form,
         enabled=False,
         required=access.needs_two_factor(organiser),
@@ -357,7 +357,7 @@ def reauth():
         return redirect(url_for(".two_factor", next=_next_param()))
     form = TotpForm(formdata=None)
     form.next.data = _next_param()
-    return render_template("manage/reauth.html", form=form)
+    return render_template("organiser/manage/reauth.html", form=form)
 
 
 @bp.post("/reauth")
@@ -377,7 +377,7 @@ def reauth_post():
         services.record_failed_login(db.session, organiser, step="reauth")
         db.session.commit()
         form.code.errors.append(_("That code did not work. Check the time on your phone and enter the newest code."))
-    return render_template("manage/reauth.html", form=form), 422
+    return render_template("organiser/manage/reauth.html", form=form), 422
 
 
 # --- Own account ----------------------------------------------------------------------------------
@@ -405,7 +405,7 @@ def account():
             return redirect(url_for(".account"), code=303)
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "manage/account.html",
+        "organiser/manage/account.html",
         form=form,
         organiser=organiser,
         codes_left=services.recovery_codes_left(db.session, organiser),
@@ -424,7 +424,7 @@ def team_index():
         abort(403)
     if len(organisations) == 1:
         return redirect(url_for(".team", organisation_id=organisations[0].id))
-    return render_template("manage/team.html", organisations=organisations)
+    return render_template("organiser/manage/team.html", organisations=organisations)
 
 
 def _organisation(organisation_id: int) -> Organisation:
@@ -445,7 +445,7 @@ def _member(organisation: Organisation, membership_id: int) -> Membership:
 def _render_team(organisation: Organisation, invite_form: InviteForm | None = None, status: int = 200):
     members = services.members_of(db.session, organisation.id)
     return render_template(
-        "manage/team.html",
+        "organiser/manage/team.html",
         organisation=organisation,
         members=members,
         invite_form=invite_form or InviteForm(current_language(), formdata=None),
@@ -573,7 +573,7 @@ def audit_log():
     campaign_ids = {e.campaign_id for e in entries if e.campaign_id}
     campaigns = {c.id: c for c in db.session.scalars(sa.select(Campaign).where(Campaign.id.in_(campaign_ids)))}
     return render_template(
-        "manage/audit.html",
+        "organiser/manage/audit.html",
         entries=entries,
         organisations=organisations,
         chosen=chosen,

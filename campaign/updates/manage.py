@@ -49,7 +49,7 @@ def _preview(form: UpdateForm) -> dict:
 def _render_index(campaign: Campaign, form: UpdateForm | None = None, *, preview: dict | None = None,
                   status: int = 200):
     return render_template(
-        "manage/updates.html",
+        "updates/manage/index.html",
         campaign=campaign,
         updates=services.updates_of(db.session, campaign),
         counts=services.recipient_counts(db.session, campaign),
@@ -63,7 +63,7 @@ def _render_edit(campaign: Campaign, update: Update, form: UpdateForm | None = N
     if form is None:
         form = UpdateForm(formdata=None, data=form_data_for(update))
     return render_template(
-        "manage/updates_edit.html",
+        "updates/manage/edit.html",
         campaign=campaign,
         update=update,
         form=form,
@@ -207,7 +207,7 @@ def send(campaign_id: int, update_id: int):
             return _to_edit(campaign, update)
     form.version.data = services.version_of(update)
     return render_template(
-        "manage/updates_send.html", campaign=campaign, update=update, form=form, missing=missing,
+        "updates/manage/send.html", campaign=campaign, update=update, form=form, missing=missing,
         changed=changed, counts=services.recipient_counts(db.session, campaign),
     ), (409 if changed else 422 if request.method == "POST" else 200)
 
