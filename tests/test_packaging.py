@@ -1,8 +1,10 @@
 """Arabic in every install: the build compiles the catalogues and a wheel carries the
-templates, static files, catalogues and migrations."""
+templates, static files, catalogues and migrations; the app says so at start-up when
+a catalogue is missing or stale."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -104,3 +106,36 @@ def test_a_wheel_installed_outside_the_checkout_serves_the_arabic_interface(tmp_
     assert "أوقفوا ترحيل المعتقلين السياسيين" in appeal  # the demo campaign's own text
     assert ARABIC_OUR_DEMANDS in appeal and "Our demands" not in appeal
     assert found["css"] == 200
+
+
+def _copy_of_translations(tmp_path: Path) -> Path:
+    directory = tmp_path / "translations"
+    shutil.copytree(ROOT / "translations", directory, ignore=shutil.ignore_patterns("messages.pot", ".lock"))
+    return directory
+
+
+def _catalogue_errors(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "campaign.i18n" and r.levelno == logging.ERROR]
+
+
+def test_start_up_is_quiet_when_the_catalogues_are_compiled(make_app, caplog):
+    make_app()
+    assert _catalogue_errors(caplog) == []
+
+
+def test_start_up_logs_an_error_when_a_catalogue_is_missing(make_app, tmp_path, caplog):
+    translations = _copy_of_translations(tmp_path)
+    (translations / "ar" / "LC_MESSAGES" / "messages.mo").unlink()
+    make_app(BABEL_TRANSLATION_DIRECTORIES=str(translations))
+    [error] = _catalogue_errors(caplog)
+    assert "No compiled catalogue for 'ar'" in error and str(translations) in error
+
+
+def test_start_up_logs_an_error_when_a_catalogue_is_older_than_its_po(make_app, tmp_path, caplog):
+    translations = _copy_of_translations(tmp_path)
+    catalogue = translations / "ar" / "LC_MESSAGES"
+    compiled = (catalogue / "messages.mo").stat().st_mtime
+    os.utime(catalogue / "messages.po", (compiled + 60, compiled + 60))
+    make_app(BABEL_TRANSLATION_DIRECTORIES=str(translations))
+    [error] = _catalogue_errors(caplog)
+    assert "messages.mo is older than messages.po" in error
