@@ -35,7 +35,7 @@ FEATURES = (
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
+        instance_path=config_module.INSTANCE_PATH,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
