@@ -23,3 +23,4 @@ def init_app(app: Flask) -> None:
     # Erasing an address once its last mail is delivered is a privacy promise.
     on_message_finished(app, services.release_after_delivery)
     register_job(app, "signatures.erase_expired_pending", services.erase_expired_pending, every=60)
+    register_job(app, "signatures.fold_counts", services.fold_counts, every=1)

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from campaign.campaigns.models import Campaign
+from campaign.campaigns.models import Campaign, CountChange
 from campaign.mail.compose import compose
 from campaign.outbox.models import OutboxMessage
 from campaign.outbox.services import cancel_queued, enqueue_mail, pending_for_signature
@@ -28,11 +28,12 @@ from campaign.urls import external_url
 
 REFERRAL_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
 
-# Which counter on Campaign follows which state.
+# Which count (a CountChange column, and Campaign's folded column) follows which state.
 _COUNTERS = {
-    SignatureState.pending: Campaign.pending_count,
-    SignatureState.verified: Campaign.verified_count,
+    SignatureState.pending: "pending",
+    SignatureState.verified: "verified",
 }
+_FOLDED = {"pending": Campaign.pending_folded, "verified": Campaign.verified_folded}
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,41 @@ def clean_referral(value: str | None) -> str | None:
     return value if REFERRAL_RE.match(value) else None
 
 
+def _count(session: Session, campaign_id: int, **changes: int) -> None:
+    """Record a change of the campaign's counts: an INSERT, so signers of one
+    campaign never wait on each other's row lock (see CountChange)."""
+    session.execute(sa.insert(CountChange).values(campaign_id=campaign_id, **changes))
+
+
+def fold_counts(session: Session, *, limit: int = 10_000) -> int:
+    """Fold recorded count changes into the campaigns' stored counts (the worker
+    does every second); returns how many were folded. Counts read the same before
+    and after: only where they are kept moves. Each change is claimed by deleting
+    it (DELETE … RETURNING), so two workers folding at once never add one twice."""
+    batch = sa.select(CountChange.id).order_by(CountChange.id).limit(limit).scalar_subquery()
+    rows = session.execute(
+        sa.delete(CountChange).where(CountChange.id.in_(batch))
+        .returning(CountChange.campaign_id, CountChange.verified, CountChange.pending)
+    ).all()
+    if not rows:
+        return 0
+    sums: dict[int, list[int]] = {}
+    for campaign_id, verified, pending in rows:
+        total = sums.setdefault(campaign_id, [0, 0])
+        total[0] += verified
+        total[1] += pending
+    for campaign_id in sorted(sums):
+        verified, pending = sums[campaign_id]
+        session.execute(
+            sa.update(Campaign).where(Campaign.id == campaign_id)
+            .values(verified_folded=Campaign.verified_folded + verified,
+                    pending_folded=Campaign.pending_folded + pending)
+            .execution_options(synchronize_session=False)
+        )
+    session.flush()
+    return len(rows)
+
+
 def move(session: Session, signature: Signature, new: SignatureState, **values) -> bool:
     """Change a signature's state (and set ``values``) if it is still what we read,
     and adjust the campaign's counters in the same transaction; every state change
@@ -88,16 +124,11 @@ def move(session: Session, signature: Signature, new: SignatureState, **values) 
         return False
     counters = {}
     if old in _COUNTERS:
-        counters[_COUNTERS[old].key] = _COUNTERS[old] - 1
+        counters[_COUNTERS[old]] = -1
     if new in _COUNTERS:
-        counters[_COUNTERS[new].key] = _COUNTERS[new] + 1
+        counters[_COUNTERS[new]] = +1
     if counters:
-        session.execute(
-            sa.update(Campaign)
-            .where(Campaign.id == signature.campaign_id)
-            .values(**counters)
-            .execution_options(synchronize_session=False)
-        )
+        _count(session, signature.campaign_id, **counters)
     session.flush()
     session.refresh(signature)
     session.expire(signature.campaign, ["verified_count", "pending_count"])
@@ -207,12 +238,8 @@ def sign(
             return sign(session, campaign, data, locale=locale, ip_key=ip_key)
         return _sign_again(session, existing, data, fields, verify_token, withdraw_token)
 
-    session.execute(
-        sa.update(Campaign)
-        .where(Campaign.id == campaign.id)
-        .values(pending_count=Campaign.pending_count + 1)
-        .execution_options(synchronize_session=False)
-    )
+    _count(session, campaign.id, pending=+1)
+    session.expire(campaign, ["verified_count", "pending_count"])
     signature.campaign = campaign
     _queue_mail(
         session, signature, "confirm", to=data.email, locale=locale,
@@ -440,29 +467,33 @@ def country_breakdown(session: Session, campaign: Campaign, minimum: int) -> Bre
 
 
 def reconcile_counts(session: Session) -> list[tuple[str, str, int, int]]:
-    """Set every campaign's counters to the true COUNT(*); returns what was wrong as
-    (slug, counter, stored, actual). Commits per campaign.
+    """Set every campaign's counts to the true COUNT(*); returns what was wrong as
+    (slug, counter, shown, actual). Commits per campaign.
 
-    A verification committing between our count and our write would be lost, so
-    the campaign row is locked first (PostgreSQL; a no-op on SQLite) and counted
-    and written in one UPDATE, whose fresh snapshot sees every committed change."""
+    The campaign row is locked first (PostgreSQL; a no-op on SQLite), as fold_counts
+    does, and the stored count is set in one UPDATE so that, with the changes not yet
+    folded, it adds up to COUNT(*) in that statement's snapshot."""
     fixes = []
     for campaign_id in session.scalars(sa.select(Campaign.id).order_by(Campaign.id)).all():
         session.execute(sa.select(Campaign.id).where(Campaign.id == campaign_id).with_for_update())
-        stored = session.execute(
-            sa.select(Campaign.slug, *_COUNTERS.values()).where(Campaign.id == campaign_id)
+        shown = session.execute(
+            sa.select(Campaign.slug, Campaign.pending_count, Campaign.verified_count)
+            .where(Campaign.id == campaign_id).execution_options(populate_existing=True)
         ).one()
-        actual = {
-            column.key: sa.select(sa.func.count()).select_from(Signature)
-            .where(Signature.campaign_id == campaign_id, Signature.state == state).scalar_subquery()
-            for state, column in _COUNTERS.items()
-        }
-        written = session.execute(
-            sa.update(Campaign).where(Campaign.id == campaign_id).values(**actual)
-            .returning(*_COUNTERS.values())
+        values = {}
+        for state, name in _COUNTERS.items():
+            actual = (sa.select(sa.func.count()).select_from(Signature)
+                      .where(Signature.campaign_id == campaign_id, Signature.state == state).scalar_subquery())
+            unfolded = (sa.select(sa.func.coalesce(sa.func.sum(getattr(CountChange, name)), 0))
+                        .where(CountChange.campaign_id == campaign_id).scalar_subquery())
+            values[_FOLDED[name].key] = actual - unfolded
+        session.execute(sa.update(Campaign).where(Campaign.id == campaign_id).values(**values)
+                        .execution_options(synchronize_session=False))
+        now = session.execute(
+            sa.select(Campaign.pending_count, Campaign.verified_count).where(Campaign.id == campaign_id)
         ).one()
         session.commit()
-        for i, column in enumerate(_COUNTERS.values()):
-            if stored[i + 1] != written[i]:
-                fixes.append((stored.slug, column.key, stored[i + 1], written[i]))
+        for i, name in enumerate(_COUNTERS.values()):
+            if shown[i + 1] != now[i]:
+                fixes.append((shown.slug, f"{name}_count", shown[i + 1], now[i]))
     return fixes
