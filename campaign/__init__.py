@@ -125,6 +125,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(updates_bp)
     app.register_blueprint(retention_bp)
 
+    from campaign import statements
+
+    statements.init_app(app)
+
 
 def register_errorhandlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
