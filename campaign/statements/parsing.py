@@ -127,7 +127,7 @@ def parse_list(text: str, *, locale: str | None = None) -> ParsedList:
     lines = [(i, clean_line(raw).translate(_DIGITS)) for i, raw in enumerate(raw_lines, start=1)]
     lines = [(i, line) for i, line in lines if line]
     numbered = sum(1 for _, line in lines if _NUMBERED.match(line))
-    mostly_numbered = numbered * 2 > len(lines)
+    mostly_numbered = numbered > 0 and numbered * 2 >= len(lines)
     for index, (number, line) in enumerate(lines):
         if index >= MAX_LINES:
             result.problems.append(Unparsed(number, line[:200], "too_many"))
