@@ -3,6 +3,8 @@ both. WeasyPrint (Pango + HarfBuzz) shapes Arabic and mixes right-to-left and
 left-to-right text correctly, and embeds the (subset) fonts it used."""
 from __future__ import annotations
 
+import logging
+
 from flask import render_template
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
@@ -10,6 +12,10 @@ from sqlalchemy.orm import Session
 from campaign.campaigns.models import Campaign
 from campaign.i18n import text_direction
 from campaign.statements import services
+
+
+# WeasyPrint logs every step of every document at INFO.
+logging.getLogger("weasyprint").setLevel(logging.WARNING)
 
 
 class PdfUnavailable(RuntimeError):

@@ -140,3 +140,18 @@ def statement_pdf_bilingual(slug: str):
     """Both languages in one file, the page's language first."""
     lang = current_language()
     return _pdf_response(slug, [lang] + [other for other in LANGUAGES if other != lang], "bilingual")
+
+
+def signatories_section(campaign, lang: str) -> dict:
+    """The campaign page's section of named signatories (statements only): public
+    fields, approved signatories only."""
+    if campaign.kind != CampaignKind.statement:
+        return {"hidden": True}
+    signatories = services.public_signatories(db.session, campaign)
+    all_versions = services.versions(db.session, campaign)
+    return {
+        "groups": services.numbered_groups(db.session, campaign, signatories),
+        "total": len(signatories),
+        "version": all_versions[-1] if all_versions else None,
+        "version_count": len(all_versions),
+    }

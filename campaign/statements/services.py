@@ -101,7 +101,7 @@ def add_signatories(session: Session, actor: Organiser | None, campaign: Campaig
     having signed the current version."""
     _check_statement(campaign)
     position = _next_position(session, campaign)
-    version = current_version(session, campaign)
+    version = _version_to_sign(session, campaign)
     now = utcnow()
     added = []
     for offset, data in enumerate(entries):
@@ -384,7 +384,7 @@ def approve(session: Session, actor: Organiser | None, signatory: Signatory, *,
     if roles is not None:
         names = {lang: signatory.text(lang).name if signatory.text(lang) else "" for lang in LANGUAGES}
         _set_texts(signatory, SignatoryInput(kind=signatory.kind, names=names, roles=roles))
-    version = current_version(session, signatory.campaign)
+    version = _version_to_sign(session, signatory.campaign)
     signatory.position = _next_position(session, signatory.campaign)
     signatory.state = SignatoryState.approved
     signatory.approved_at = utcnow()
@@ -486,6 +486,12 @@ def record_version(session: Session, campaign: Campaign) -> StatementVersion | N
     session.add(version)
     session.flush()
     return version
+
+
+def _version_to_sign(session: Session, campaign: Campaign) -> StatementVersion | None:
+    """The version a signatory added now signs: the text as it stands, recorded
+    now if this transaction changed (or published) it."""
+    return record_version(session, campaign) or current_version(session, campaign)
 
 
 def word_diff(old: str, new: str) -> Markup:
