@@ -63,9 +63,13 @@ class EndorseForm(FlaskForm):
         if field.data not in {c.value for c in self.country.choices if c.value}:
             raise ValidationError(_l("Please choose your country."))
 
-    def validate_name_ar(self, field):
+    def validate(self, extra_validators=None) -> bool:
+        # Not an inline validator: Optional() on an empty name stops those.
+        valid = super().validate(extra_validators)
         if not (self.name_ar.data or "").strip() and not (self.name_en.data or "").strip():
-            raise ValidationError(_l("Please enter a name in at least one language."))
+            self.name_ar.errors = list(self.name_ar.errors) + [_l("Please enter a name in at least one language.")]
+            return False
+        return valid
 
     def names(self) -> dict[str, str]:
         return {"ar": self.name_ar.data or "", "en": self.name_en.data or ""}
@@ -113,9 +117,13 @@ class SignatoryForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.kind.choices = [SelectChoice(k.value, k.title) for k in SignatoryKind]
 
-    def validate_name_ar(self, field):
+    def validate(self, extra_validators=None) -> bool:
+        # Not an inline validator: Optional() on an empty name stops those.
+        valid = super().validate(extra_validators)
         if not (self.name_ar.data or "").strip() and not (self.name_en.data or "").strip():
-            raise ValidationError(_l("Please enter a name in at least one language."))
+            self.name_ar.errors = list(self.name_ar.errors) + [_l("Please enter a name in at least one language.")]
+            return False
+        return valid
 
 
 class ListOrderForm(FlaskForm):
