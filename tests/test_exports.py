@@ -189,7 +189,7 @@ def test_owner_downloads_xlsx(client, session, owned, lang):
 
 
 def services_xlsx_type() -> str:
-    from campaign.exports.routes import XLSX_TYPE
+    from campaign.exports.manage import XLSX_TYPE
 
     return XLSX_TYPE
 

@@ -129,7 +129,7 @@ def test_expired_request_link(session, statement, app):
 
 
 def test_closed_statement_takes_no_requests(session, statement):
-    campaigns.close(session, statement)
+    campaigns.close(session, None, statement)
     with pytest.raises(ValueError):
         _request(session, statement)
 
@@ -202,7 +202,7 @@ def _edit_text(session, campaign, **fields):
 def test_publishing_records_the_first_version_and_drafts_have_none(session, make_campaign):
     draft = make_campaign(kind=CampaignKind.statement, publish=False)
     assert services.versions(session, draft) == []
-    campaigns.publish(session, draft)
+    campaigns.publish(session, None, draft)
     session.commit()
     assert [v.number for v in services.versions(session, draft)] == [1]
 

@@ -104,7 +104,7 @@ def test_only_statements_take_requests(client, make_campaign):
 
 
 def test_closed_statement_says_so(client, session, statement):
-    campaigns.close(session, statement)
+    campaigns.close(session, None, statement)
     session.commit()
     assert client.get(f"/en/c/{statement.slug}/endorse").status_code == 409
 

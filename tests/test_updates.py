@@ -264,8 +264,8 @@ def test_archived_campaigns_get_no_updates(session, owned):
 
     owner, _, campaign = owned
     update = services.create_draft(session, owner, campaign, TEXTS)
-    campaigns.close(session, campaign)
-    campaigns.archive(session, campaign)
+    campaigns.close(session, None, campaign)
+    campaigns.archive(session, None, campaign)
     with pytest.raises(services.CampaignArchived):
         services.start_sending(session, owner, update)
     with pytest.raises(services.CampaignArchived):

@@ -5,8 +5,7 @@ import datetime as dt
 import logging
 
 import sqlalchemy as sa
-from blinker import Namespace
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from campaign.mail.backends import MailBackend, PermanentFailure, TemporaryFailure
@@ -15,10 +14,13 @@ from campaign.privacy.keys import utcnow
 
 log = logging.getLogger(__name__)
 
-signals = Namespace()
-# Sent after a message is delivered or given up on, inside the worker's transaction:
-# receivers get (message, session=...). Signatures use it to erase addresses.
-message_finished = signals.signal("message-finished")
+_FINISHED_LISTENERS = "sawt.outbox_finished"
+
+
+def on_message_finished(app: Flask, listener) -> None:
+    """Call ``listener(message, session)`` once a message is delivered or given up
+    on, inside that transaction (signatures erase an address nothing needs then)."""
+    app.extensions.setdefault(_FINISHED_LISTENERS, []).append(listener)
 
 
 def enqueue_mail(
@@ -119,7 +121,8 @@ def _finish(session: Session, message: OutboxMessage, state: MessageState) -> No
     message.state = state
     _scrub(message)
     session.flush()
-    message_finished.send(message, session=session)
+    for listener in current_app.extensions.get(_FINISHED_LISTENERS, []):
+        listener(message, session)
 
 
 def cancel_queued(session: Session, signature_ids, *, reason: str, templates=None) -> int:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from campaign.campaigns.models import Campaign
 from campaign.mail.compose import compose
 from campaign.outbox.models import OutboxMessage
-from campaign.outbox.services import cancel_queued, enqueue_mail, message_finished, pending_for_signature
+from campaign.outbox.services import cancel_queued, enqueue_mail, pending_for_signature
 from campaign.privacy.keys import email_key, new_token, token_hash, utcnow
 from campaign.signatures.emails import canonical_email, email_domain
 from campaign.signatures.models import Signature, SignatureState, Visibility
@@ -111,11 +111,6 @@ def _withdraw_window() -> dt.timedelta:
     return dt.timedelta(days=current_app.config["WITHDRAW_TOKEN_DAYS"])
 
 
-def _campaign_title(campaign: Campaign, locale: str) -> str:
-    text = campaign.text(locale)
-    return text.title if text else campaign.slug
-
-
 def _queue_mail(
     session: Session,
     signature: Signature,
@@ -150,7 +145,7 @@ def _compose_mail(
         to=to,
         locale=locale,
         subject=subjects[template],
-        campaign_title=_campaign_title(campaign, locale),
+        campaign_title=campaign.title_in(locale),
         campaign_url=external_url("campaigns.show", lang_code=locale, slug=campaign.slug),
         confirm_url=(
             external_url("signatures.confirm", lang_code=locale, token=verify_token) if verify_token else None
@@ -358,8 +353,8 @@ def release_email(session: Session, signature: Signature) -> bool:
     return True
 
 
-@message_finished.connect
-def _release_after_delivery(message: OutboxMessage, session: Session) -> None:
+def release_after_delivery(message: OutboxMessage, session: Session) -> None:
+    """The outbox calls this when a message is done: the address may go now."""
     if message.signature_id is not None:
         signature = session.get(Signature, message.signature_id)
         if signature is not None:

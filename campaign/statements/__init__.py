@@ -21,11 +21,17 @@ def init_app(app: Flask) -> None:
     session hook that versions a public statement's text."""
     from sqlalchemy.orm import Session
 
+    from campaign.campaigns.page import register_section
+    from campaign.jobs import register_job
     from campaign.organiser.services import AUDIT_ACTIONS as labels
     from campaign.statements import cli, manage, routes, services
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(manage.bp)
     cli.init_app(app)
+    # Right after the text and demands, before the ordinary signers (60, 70).
+    register_section(app, "signatories", "statements/_section.html", routes.signatories_section, order=40)
+    # An address given with a request that was never confirmed is erased once its link expires.
+    register_job(app, "statements.erase_expired_requests", services.erase_expired_requests, every=60)
     labels.update(AUDIT_ACTIONS)
     services.listen(Session)

@@ -16,7 +16,7 @@ from campaign.statements.forms import ActionForm, ImportForm, ListOrderForm, Sig
 from campaign.statements.models import ListOrder, Signatory, SignatoryKind, SignatoryState
 from campaign.statements.services import SignatoryInput
 
-bp = Blueprint("statements_manage", __name__, url_prefix="/<lang_code>/manage/campaigns/<int:campaign_id>/signatories")
+bp = Blueprint("manage_statements", __name__, url_prefix="/<lang_code>/manage/campaigns/<int:campaign_id>/signatories")
 
 # Uploaded CSV files larger than this are refused (a 2,000-line list is ~300 KB).
 MAX_UPLOAD = 2 * 1024 * 1024
@@ -53,7 +53,7 @@ def index(campaign_id: int):
     order_form = ListOrderForm(list_order=services.options_for(db.session, campaign).list_order.value)
     current = services.current_version(db.session, campaign)
     return render_template(
-        "statements/manage.html",
+        "statements/manage/index.html",
         campaign=campaign,
         text=campaign.text(current_language()),
         signatories=listed,
@@ -94,25 +94,25 @@ def import_list(campaign_id: int):
     campaign = _statement(campaign_id, Permission.edit_campaigns)
     form = ImportForm()
     if request.method == "GET":
-        return render_template("statements/import.html", campaign=campaign, form=form, preview=None)
+        return render_template("statements/manage/import.html", campaign=campaign, form=form, preview=None)
     if not form.validate_on_submit():
-        return render_template("statements/import.html", campaign=campaign, form=form, preview=None), 422
+        return render_template("statements/manage/import.html", campaign=campaign, form=form, preview=None), 422
     text = form.text.data or ""
     upload = request.files.get(form.upload.name)
     if upload and upload.filename:
         data = upload.read(MAX_UPLOAD + 1)
         if len(data) > MAX_UPLOAD:
             form.upload.errors = [_("This file is too large.")]
-            return render_template("statements/import.html", campaign=campaign, form=form, preview=None), 422
+            return render_template("statements/manage/import.html", campaign=campaign, form=form, preview=None), 422
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             form.upload.errors = [_("This file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")]
-            return render_template("statements/import.html", campaign=campaign, form=form, preview=None), 422
+            return render_template("statements/manage/import.html", campaign=campaign, form=form, preview=None), 422
         form.text.data = text
     if not text.strip():
         form.text.errors = [_("Paste a list or choose a file.")]
-        return render_template("statements/import.html", campaign=campaign, form=form, preview=None), 422
+        return render_template("statements/manage/import.html", campaign=campaign, form=form, preview=None), 422
     language = form.language.data or None
     if request.form.get("action") == "confirm":
         added, preview = services.import_list(db.session, current_organiser(), campaign, text,
@@ -121,7 +121,7 @@ def import_list(campaign_id: int):
         flash(_("%(num)s signatories added to the end of the list.", num=len(added)), "success")
         return _back(campaign)
     preview = services.read_list(text, locale=language, kinds=_kinds_from_form())
-    return render_template("statements/import.html", campaign=campaign, form=form, preview=preview,
+    return render_template("statements/manage/import.html", campaign=campaign, form=form, preview=preview,
                            rows=list(zip(preview.lines, preview.entries)), languages=LANGUAGES)
 
 
@@ -167,7 +167,7 @@ def new(campaign_id: int):
         db.session.commit()
         flash(_("Added to the end of the list."), "success")
         return _back(campaign)
-    return render_template("statements/signatory_form.html", campaign=campaign, form=form, signatory=None), \
+    return render_template("statements/manage/signatory.html", campaign=campaign, form=form, signatory=None), \
         422 if form.errors else 200
 
 
@@ -184,7 +184,7 @@ def edit(campaign_id: int, signatory_id: int):
         db.session.commit()
         flash(_("Saved."), "success")
         return _back(campaign)
-    return render_template("statements/signatory_form.html", campaign=campaign, form=form, signatory=signatory), \
+    return render_template("statements/manage/signatory.html", campaign=campaign, form=form, signatory=signatory), \
         422 if form.errors else 200
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, url_for
 
 from campaign.campaigns.models import CampaignKind
-from campaign.campaigns.routes import public_campaign_or_404
+from campaign.campaigns.page import public_campaign_or_404
 from campaign.extensions import db, limiter
 from campaign.i18n import LANGUAGES, current_language
 from campaign.statements import pdf, services
@@ -142,7 +142,7 @@ def statement_pdf_bilingual(slug: str):
     return _pdf_response(slug, [lang] + [other for other in LANGUAGES if other != lang], "bilingual")
 
 
-def signatories_section(campaign, lang: str) -> dict:
+def signatories_section(campaign, lang: str, preview: bool) -> dict:
     """The campaign page's section of named signatories (statements only): public
     fields, approved signatories only."""
     if campaign.kind != CampaignKind.statement:
