@@ -13,7 +13,7 @@ from campaign.campaigns import services as campaigns
 from campaign.campaigns.models import CampaignKind
 from campaign.extensions import db
 from campaign.statements import pdf, services
-from campaign.statements.models import Signatory, SignatoryKind, SignatoryState
+from campaign.statements.models import ListOrder, Signatory, SignatoryKind, SignatoryState
 from campaign.statements.services import SignatoryInput
 from tests.conftest import body_text, csrf_token, link_in, login
 
@@ -314,3 +314,46 @@ def test_cli_import_prints_count_and_unreadable_lines(runner, session, statement
     result = runner.invoke(args=["statements", "export", statement.slug, str(out)])
     assert result.exit_code == 0 and out.read_bytes().startswith(b"\xef\xbb\xbf")
     assert runner.invoke(args=["statements", "import", "nope", str(path)]).exit_code != 0
+
+
+def test_campaign_page_numbers_signatories_bidi_safe_mixed_or_grouped(client, session, statement):
+    services.import_list(session, None, statement,
+                         "1- Layla Haddad, a lawyer\n2- Justice Network\n3- Samir Odeh, a teacher")
+    session.commit()
+    for lang in ("ar", "en"):
+        statement = campaigns.get_by_slug(session, "joint-statement")
+        text = statement.text(lang)
+        campaigns.set_text(session, statement, lang, title=text.title, summary=text.summary,
+                           body_md=text.body_md + " (amended)")
+    session.commit()
+    statement = campaigns.get_by_slug(session, "joint-statement")
+    services.add_signatories(session, None, statement, [
+        SignatoryInput(SignatoryKind.individual, {"ar": "ليلى حداد", "en": "Layla Haddad"}, {"ar": "محامية"})])
+    session.commit()
+
+    html = get(client, "/ar/c/joint-statement").get_data(as_text=True)
+    assert 'class="signatory-list"' in html
+    assert html.index("Layla Haddad") < html.index("Justice Network") < html.index("Samir Odeh") < html.index("ليلى حداد")
+    assert '<bdi class="signatory-name">ليلى حداد</bdi>' in html
+    assert '<bdi class="signatory-name">Layla Haddad</bdi>' in html
+    # The first three signed version 1; the text is now at version 2.
+    assert html.count('class="signatory-older"') == 3
+    assert "/ar/c/joint-statement/versions" in html
+    assert "/ar/c/joint-statement/statement.pdf" in html and "/ar/c/joint-statement/endorse" in html
+    assert "statements.css" in html
+    numbers = [int(n) for n in __import__("re").findall(r'<span class="signatory-number" aria-hidden="true">(\d+)</span>', html)]
+    assert numbers == [1, 2, 3, 4]
+
+    services.set_list_order(session, None, campaigns.get_by_slug(session, "joint-statement"), ListOrder.grouped)
+    session.commit()
+    html = get(client, "/en/c/joint-statement").get_data(as_text=True)
+    assert html.index("Organisations") < html.index("Justice Network") < html.index("Individuals") \
+        < html.index("Layla Haddad")
+    numbers = [int(n) for n in __import__("re").findall(r'<span class="signatory-number" aria-hidden="true">(\d+)</span>', html)]
+    assert numbers == [1, 1, 2, 3]
+
+
+def test_other_campaigns_have_no_signatories_section(client, make_campaign):
+    appeal = make_campaign()
+    html = client.get(f"/en/c/{appeal.slug}").get_data(as_text=True)
+    assert "signatories-heading" not in html and "statements.css" not in html
