@@ -357,3 +357,12 @@ def test_other_campaigns_have_no_signatories_section(client, make_campaign):
     appeal = make_campaign()
     html = client.get(f"/en/c/{appeal.slug}").get_data(as_text=True)
     assert "signatories-heading" not in html and "statements.css" not in html
+
+
+def test_expired_form_token_keeps_what_was_typed(client, statement):
+    response = client.post(f"/en/c/{statement.slug}/endorse", data={
+        "csrf_token": "stale", "kind": "individual", "name_en": "Samir Odeh", "country": "LB",
+        "email": "samir@example.org"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Your form expired" in html and 'value="Samir Odeh"' in html

@@ -10,7 +10,7 @@ from campaign.campaigns.models import Campaign, CampaignKind
 from campaign.extensions import db
 from campaign.i18n import LANGUAGES, current_language
 from campaign.organiser.access import Permission
-from campaign.organiser.auth import campaign_for, current_organiser, login_required
+from campaign.organiser.auth import campaign_for, current_organiser, fresh_two_factor_required, login_required
 from campaign.statements import services
 from campaign.statements.forms import ActionForm, ImportForm, ListOrderForm, SignatoryForm
 from campaign.statements.models import ListOrder, Signatory, SignatoryKind, SignatoryState
@@ -127,7 +127,10 @@ def import_list(campaign_id: int):
 
 @bp.get("/export.csv")
 @login_required
+@fresh_two_factor_required
 def export(campaign_id: int):
+    """The list as CSV. It carries the organisers' private notes, so it asks for a
+    recent two-factor code, as exports of signers do."""
     campaign = _statement(campaign_id, Permission.edit_campaigns)
     body = services.export_csv(db.session, current_organiser(), campaign)
     db.session.commit()

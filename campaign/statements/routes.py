@@ -2,7 +2,10 @@
 signatory's withdrawal, the version history and the PDF."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import NotFound
 
 from campaign.campaigns.models import CampaignKind
 from campaign.campaigns.page import public_campaign_or_404
@@ -54,6 +57,23 @@ def endorse(slug: str):
         db.session.commit()
     # A bot that filled the honeypot sees the same answer; nothing is stored.
     return redirect(url_for(".check_email", slug=slug), code=303)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(error):
+    """An expired form token on the request form: show it again with what was
+    typed and a fresh token, as the sign form does."""
+    slug = (request.view_args or {}).get("slug")
+    if request.endpoint == "statements.endorse" and slug:
+        try:
+            campaign = _statement_or_404(slug)
+        except NotFound as exc:
+            return render_template("errors/404.html", error=exc), 404
+        form = EndorseForm(current_language())
+        form.validate()
+        form.form_errors.append(_("Your form expired. Please check your details and send it again."))
+        return _render_endorse(campaign, form, 400)
+    return render_template("errors/csrf.html"), 400
 
 
 @bp.get("/c/<slug>/endorse/check-email")
