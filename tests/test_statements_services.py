@@ -246,3 +246,23 @@ def test_a_rolled_back_edit_makes_no_version(session, statement):
 def test_word_diff():
     assert str(services.word_diff("a b c", "a x c")) == "a <del>b</del><ins>x</ins> c"
     assert str(services.word_diff("<", "<")) == "&lt;"
+
+
+def test_signatures_on_a_statement_record_the_version_they_signed(session, statement, make_campaign):
+    from campaign.signatures.models import Visibility
+    from campaign.signatures.services import SignInput, sign
+
+    def signed(email):
+        signature, _ = sign(session, statement, SignInput("Rana", email, "LB", None, Visibility.counted, False),
+                            locale="en", ip_key=None)
+        session.commit()
+        return signature
+
+    assert signed("a@example.org").statement_version == 1
+    _edit_text(session, statement, en="A new text")
+    session.commit()
+    assert signed("b@example.org").statement_version == 2
+    appeal = make_campaign()
+    signature, _ = sign(session, appeal, SignInput("Rana", "c@example.org", "LB", None, Visibility.counted, False),
+                        locale="en", ip_key=None)
+    assert signature.statement_version is None

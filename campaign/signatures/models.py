@@ -103,5 +103,8 @@ class Signature(db.Model):
     withdrawn_at: Mapped[dt.datetime | None]
     # Why a moderator invalidated it (a moderation.InvalidationReason value).
     moderation_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    # On a statement: the version of its text that was signed (set by
+    # campaign.statements when the signature is first stored).
+    statement_version: Mapped[int | None]
 
     campaign: Mapped[Campaign] = relationship()

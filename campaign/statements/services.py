@@ -532,7 +532,29 @@ def history(session: Session, campaign: Campaign, lang: str) -> list[VersionChan
     return list(reversed(changes))
 
 
-def _track_texts(session: Session, flush_context, instances) -> None:
+def _before_flush(session: Session, flush_context, instances) -> None:
+    _stamp_signatures(session)
+    _track_texts(session)
+
+
+def _stamp_signatures(session: Session) -> None:
+    """A new ordinary signature on a statement records the version it signed. The
+    campaign is already in the session (the sign view loaded it): no query unless
+    it is a statement."""
+    from campaign.signatures.models import Signature
+
+    for obj in session.new:
+        if not isinstance(obj, Signature) or obj.statement_version is not None:
+            continue
+        campaign = obj.campaign or session.get(Campaign, obj.campaign_id)
+        if campaign is None or campaign.kind != CampaignKind.statement:
+            continue
+        with session.no_autoflush:
+            version = current_version(session, campaign)
+        obj.statement_version = version.number if version else None
+
+
+def _track_texts(session: Session) -> None:
     """Note statements whose public text changed in this transaction, so that
     _version_before_commit records one version for the whole edit (the editor
     saves each language with its own flush)."""
@@ -559,7 +581,7 @@ def _forget_on_rollback(session: Session, previous_transaction=None) -> None:
 def listen(session_class) -> None:
     """Version statements whatever changes their text (the editor, the CLI, the
     demo): the campaigns feature need not know that statements keep versions."""
-    for name, handler in (("before_flush", _track_texts), ("before_commit", _version_before_commit),
+    for name, handler in (("before_flush", _before_flush), ("before_commit", _version_before_commit),
                           ("after_soft_rollback", _forget_on_rollback)):
         if not sa.event.contains(session_class, name, handler):
             sa.event.listen(session_class, name, handler)
