@@ -83,21 +83,15 @@ def _anonymised_values(signature_id: int, name: str, visibility: Visibility, sta
     else:
         new_name, new_visibility = signatures.initials(name or ""), Visibility.initials
     public_comment = state == SignatureState.verified and visibility == Visibility.full_name
+    # Everything personal goes, but what the signer had made public (cut down to
+    # initials); country stays for the public breakdown by country.
     return dict(
+        Signature.personal_data_cleared(keep=frozenset({"country"})),
         id=signature_id,
         name=new_name,
         search_name=normalise(new_name)[:255],
         visibility=new_visibility,
         comment=comment if public_comment else None,
-        email=None,
-        email_key=None,
-        email_domain=None,
-        ip_key=None,
-        opt_in=False,
-        verify_token_hash=None,
-        verify_expires_at=None,
-        withdraw_token_hash=None,
-        withdraw_expires_at=None,
     )
 
 

@@ -71,9 +71,10 @@ def clean_referral(value: str | None) -> str | None:
     return value if REFERRAL_RE.match(value) else None
 
 
-def _move(session: Session, signature: Signature, new: SignatureState, **values) -> bool:
-    """Change a signature's state if it is still what we read, and adjust the
-    campaign's counters in the same transaction. False if someone else got there first."""
+def move(session: Session, signature: Signature, new: SignatureState, **values) -> bool:
+    """Change a signature's state (and set ``values``) if it is still what we read,
+    and adjust the campaign's counters in the same transaction; every state change
+    goes through here. False if someone else got there first."""
     old = signature.state
     old.check(new)
     result = session.execute(
@@ -230,7 +231,7 @@ def _sign_again(
 ) -> tuple[Signature, SignOutcome]:
     locale = fields["locale"]
     if existing.state == SignatureState.withdrawn:
-        _move(session, existing, SignatureState.pending, verified_at=None, withdrawn_at=None, **fields)
+        move(session, existing, SignatureState.pending, verified_at=None, withdrawn_at=None, **fields)
         _queue_mail(session, existing, "confirm", to=data.email, locale=locale,
                     verify_token=verify_token, withdraw_token=withdraw_token)
         return existing, SignOutcome.signed_again
@@ -274,7 +275,7 @@ def verify(session: Session, token: str) -> Signature:
     Confirming twice is harmless; the count moves once."""
     signature = find_for_confirmation(session, token)
     if signature.state == SignatureState.pending:
-        _move(session, signature, SignatureState.verified, verified_at=utcnow())
+        move(session, signature, SignatureState.verified, verified_at=utcnow())
         release_email(session, signature)
     return signature
 
@@ -292,11 +293,9 @@ def withdraw(session: Session, token: str) -> Signature:
     """Withdraw a signature: the name, comment and address go, the count drops.
     Only the keyed hash stays, so the same person can sign again later."""
     signature = find_for_withdrawal(session, token)
-    _move(
-        session, signature, SignatureState.withdrawn,
-        withdrawn_at=utcnow(), name="", search_name="", comment=None, country=None, email=None,
-        email_domain=None, opt_in=False, verify_token_hash=None, withdraw_token_hash=None,
-    )
+    # Only the keyed hash of the address stays, so the same person can sign again.
+    move(session, signature, SignatureState.withdrawn, withdrawn_at=utcnow(),
+         **Signature.personal_data_cleared(keep=frozenset({"email_key"})))
     # An update still waiting in the outbox must not reach someone who just withdrew.
     cancel_queued(session, [signature.id], reason="withdrawn", templates=["update"])
     return signature
@@ -306,7 +305,7 @@ def erase(session: Session, signature: Signature) -> None:
     """Delete a signature for good (the signer asked for their data to be erased).
     It stops counting first, so the campaign's counters drop in the same transaction."""
     if signature.state != SignatureState.withdrawn:
-        _move(session, signature, SignatureState.withdrawn, withdrawn_at=utcnow())
+        move(session, signature, SignatureState.withdrawn, withdrawn_at=utcnow())
     session.delete(signature)
     session.flush()
 
