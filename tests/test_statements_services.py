@@ -266,3 +266,20 @@ def test_signatures_on_a_statement_record_the_version_they_signed(session, state
     signature, _ = sign(session, appeal, SignInput("Rana", "c@example.org", "LB", None, Visibility.counted, False),
                         locale="en", ip_key=None)
     assert signature.statement_version is None
+
+
+def test_every_signatory_column_is_classified_and_withdrawal_clears_the_personal_ones(session, statement):
+    columns = {c.name for c in Signatory.__table__.columns}
+    assert not Signatory.PERSONAL & Signatory.NOT_PERSONAL
+    assert columns == Signatory.PERSONAL | Signatory.NOT_PERSONAL
+
+    [signatory] = services.add_signatories(session, None, statement, [SignatoryInput(
+        SignatoryKind.individual, {"en": "Layla Haddad", "ar": "ليلى حداد"}, {"en": "a lawyer"}, "LB",
+        "https://layla.example", "met in Beirut")])
+    session.commit()
+    services.remove(session, None, signatory)
+    session.commit()
+    assert all(getattr(signatory, name) is None for name in Signatory.PERSONAL)
+    assert signatory.texts == []
+    from campaign.statements.models import SignatoryText
+    assert session.scalar(sa.select(sa.func.count()).select_from(SignatoryText)) == 0

@@ -119,7 +119,7 @@ class Signature(db.Model):
     #: What is about the signature: its campaign, state, dates, language, channel.
     NOT_PERSONAL = frozenset({
         "id", "campaign_id", "state", "visibility", "locale", "referral", "created_at", "verified_at",
-        "withdrawn_at", "moderation_reason",
+        "withdrawn_at", "moderation_reason", "statement_version",
     })
 
     @classmethod

@@ -133,6 +133,19 @@ class Signatory(db.Model):
         back_populates="signatory", cascade="all, delete-orphan", lazy="selectin"
     )
 
+    # Every column is in exactly one of these two sets (a test checks it), as on
+    # Signature: withdrawal clears the personal ones, and the names and role lines
+    # (signatory_texts) go with them.
+    #: What says something about the person or group, or links to them.
+    PERSONAL = frozenset({
+        "country", "url", "private_note", "email", "verify_token_hash", "verify_expires_at", "withdraw_token_hash",
+    })
+    #: What is about the place on the list: its statement, order, kind, state, dates.
+    NOT_PERSONAL = frozenset({
+        "id", "campaign_id", "position", "kind", "state", "version_id", "locale", "created_at", "approved_at",
+        "withdrawn_at",
+    })
+
     def text(self, lang: str) -> SignatoryText | None:
         return next((t for t in self.texts if t.locale == lang), None)
 

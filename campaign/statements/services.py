@@ -38,9 +38,6 @@ from campaign.statements.models import (
 )
 from campaign.urls import external_url
 
-# What a requester tells us about themselves that is not for the public: cleared
-# when they withdraw, or once the organiser's decision has been written to them.
-PERSONAL_FIELDS = ("email", "verify_token_hash", "verify_expires_at")
 PUBLIC_STATES = (SignatoryState.approved,)
 
 
@@ -158,10 +155,9 @@ def _withdraw(session: Session, signatory: Signatory) -> None:
     signatory.state.check(SignatoryState.withdrawn)
     signatory.state = SignatoryState.withdrawn
     signatory.withdrawn_at = utcnow()
-    signatory.withdraw_token_hash = None
-    signatory.private_note = None
-    for name in PERSONAL_FIELDS:
+    for name in Signatory.PERSONAL:
         setattr(signatory, name, None)
+    signatory.texts.clear()
     session.flush()
 
 
