@@ -366,3 +366,19 @@ def test_expired_form_token_keeps_what_was_typed(client, statement):
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "Your form expired" in html and 'value="Samir Odeh"' in html
+
+
+def test_an_unchanged_pdf_is_served_from_the_cache_and_a_change_makes_a_new_one(client, session, statement, monkeypatch):
+    pdf._cache.clear()
+    first = get(client, f"/en/c/{statement.slug}/statement.pdf").data
+    writes = []
+    import weasyprint
+
+    original = weasyprint.HTML.write_pdf
+    monkeypatch.setattr(weasyprint.HTML, "write_pdf", lambda self, *a, **k: writes.append(1) or original(self, *a, **k))
+    assert get(client, f"/en/c/{statement.slug}/statement.pdf").data == first
+    assert writes == []
+    services.add_signatories(session, None, statement, [SignatoryInput(SignatoryKind.individual, {"en": "Newcomer"})])
+    session.commit()
+    assert "Newcomer" in _pdf_text(get(client, f"/en/c/{statement.slug}/statement.pdf").data)
+    assert writes == [1]

@@ -3,7 +3,10 @@ both. WeasyPrint (Pango + HarfBuzz) shapes Arabic and mixes right-to-left and
 left-to-right text correctly, and embeds the (subset) fonts it used."""
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
+from collections import OrderedDict
 
 from flask import render_template
 from flask_babel import force_locale
@@ -16,6 +19,14 @@ from campaign.statements import services
 
 # WeasyPrint logs every step of every document at INFO.
 logging.getLogger("weasyprint").setLevel(logging.WARNING)
+
+
+# Laying out a PDF takes seconds for a long list; the HTML it is made from takes
+# milliseconds. PDFs are kept per process by the hash of that HTML, so a changed
+# list or text makes a new one and an unchanged one is served again.
+CACHE_SIZE = 32
+_cache: OrderedDict[str, bytes] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 class PdfUnavailable(RuntimeError):
@@ -52,9 +63,20 @@ def document_html(session: Session, campaign: Campaign, languages: list[str]) ->
 
 
 def render(session: Session, campaign: Campaign, languages: list[str]) -> bytes:
+    """The PDF of a statement in ``languages`` (one, or several in that order)."""
     weasyprint = _weasyprint()
     html = document_html(session, campaign, languages)
+    key = hashlib.sha256(html.encode()).hexdigest()
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
     try:
-        return weasyprint.HTML(string=html).write_pdf()
+        data = weasyprint.HTML(string=html).write_pdf()
     except OSError as exc:  # a library found at import but failing at use
         raise PdfUnavailable(str(exc)) from exc
+    with _cache_lock:
+        _cache[key] = data
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return data

@@ -137,6 +137,10 @@ def versions(slug: str):
                            history=services.history(db.session, campaign, lang))
 
 
+# Making a PDF costs seconds of CPU when it is not cached: per client address.
+PDF_LIMIT = "20 per minute;200 per hour"
+
+
 def _pdf_response(slug: str, languages: list[str], filename: str):
     campaign = _statement_or_404(slug)
     try:
@@ -150,12 +154,14 @@ def _pdf_response(slug: str, languages: list[str], filename: str):
 
 
 @bp.get("/c/<slug>/statement.pdf")
+@limiter.limit(PDF_LIMIT)
 def statement_pdf(slug: str):
     """The statement and its numbered signatories in the page's language."""
     return _pdf_response(slug, [current_language()], current_language())
 
 
 @bp.get("/c/<slug>/statement-bilingual.pdf")
+@limiter.limit(PDF_LIMIT)
 def statement_pdf_bilingual(slug: str):
     """Both languages in one file, the page's language first."""
     lang = current_language()
