@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from campaign.extensions import csrf
 from campaign.jobs import register_job
 
 
@@ -10,6 +11,7 @@ def init_app(app: Flask) -> None:
     from campaign.retention import cli, routes, services
 
     app.register_blueprint(routes.bp)
+    csrf.exempt(routes.bp)  # public forms: PublicForm refuses cross-site posts instead
     cli.init_app(app)
     # Retention must not depend on an operator remembering a cron job. It is measured
     # in days, so hourly is plenty; each batch commits, so a large campaign never
