@@ -34,8 +34,7 @@ def _signatories(session, slug):
 
 
 def request_to_sign(client, slug, lang="en", **fields):
-    token = csrf_token(client, f"/{lang}/c/{slug}/endorse")
-    data = {"csrf_token": token, "kind": "organisation", "name_en": "Observatory for Missing Persons",
+    data = {"kind": "organisation", "name_en": "Observatory for Missing Persons",
             "name_ar": "مرصد المفقودين", "role_en": "", "role_ar": "", "country": "LB",
             "email": "contact@observatory.example", "website": "observatory.example"}
     data.update(fields)
@@ -62,7 +61,7 @@ def test_request_confirm_approve_withdraw_through_the_web(client, session, state
     page = client.get(confirm_path)
     assert page.status_code == 200 and "Observatory for Missing Persons" in page.get_data(as_text=True) \
         or "مرصد المفقودين" in page.get_data(as_text=True)
-    assert client.post(confirm_path, data={"csrf_token": csrf_token(client, confirm_path)}).status_code == 200
+    assert client.post(confirm_path).status_code == 200
     assert client.get(confirm_path).status_code == 404  # used
 
     request_row = session.scalar(sa.select(Signatory))
@@ -82,7 +81,7 @@ def test_request_confirm_approve_withdraw_through_the_web(client, session, state
 
     withdraw_path = urlsplit(link_in(approved, "/endorse/withdraw/")).path
     assert client.get(withdraw_path).status_code == 200
-    assert client.post(withdraw_path, data={"csrf_token": csrf_token(client, withdraw_path)}).status_code == 200
+    assert client.post(withdraw_path).status_code == 200
     assert _signatories(session, slug) == []
     assert client.get(withdraw_path).status_code == 404
 
@@ -113,7 +112,7 @@ def test_decline_through_the_workspace(client, session, statement, owner, delive
     login(client, owner)
     request_to_sign(client, statement.slug)
     confirm_path = urlsplit(link_in(deliver()[0], "/endorse/confirm/")).path
-    client.post(confirm_path, data={"csrf_token": csrf_token(client, confirm_path)})
+    client.post(confirm_path)
     row = session.scalar(sa.select(Signatory))
     workspace = f"/en/manage/campaigns/{row.campaign_id}/signatories/"
     client.post(f"{workspace}{row.id}/decline", data={"csrf_token": csrf_token(client, workspace)})
@@ -284,7 +283,7 @@ def test_private_note_and_contact_address_never_public(client, session, statemen
     session.commit()
     request_to_sign(client, statement.slug, email="hidden-contact@observatory.example")
     confirm_path = urlsplit(link_in(deliver()[0], "/endorse/confirm/")).path
-    client.post(confirm_path, data={"csrf_token": csrf_token(client, confirm_path)})
+    client.post(confirm_path)
     row = session.scalar(sa.select(Signatory).where(Signatory.state == SignatoryState.pending))
     services.approve(session, None, row)
     session.commit()
@@ -359,13 +358,25 @@ def test_other_campaigns_have_no_signatories_section(client, make_campaign):
     assert "signatories-heading" not in html and "statements.css" not in html
 
 
-def test_expired_form_token_keeps_what_was_typed(client, statement):
-    response = client.post(f"/en/c/{statement.slug}/endorse", data={
-        "csrf_token": "stale", "kind": "individual", "name_en": "Samir Odeh", "country": "LB",
-        "email": "samir@example.org"})
-    assert response.status_code == 400
+def test_a_cross_site_request_is_refused_and_keeps_what_was_typed(client, session, statement, deliver):
+    response = client.post(f"/en/c/{statement.slug}/endorse", headers={"Sec-Fetch-Site": "cross-site"}, data={
+        "kind": "individual", "name_en": "Samir Odeh", "country": "LB", "email": "samir@example.org"})
+    assert response.status_code == 403
     html = response.get_data(as_text=True)
-    assert "Your form expired" in html and 'value="Samir Odeh"' in html
+    assert "another website" in html and 'value="Samir Odeh"' in html
+    assert session.scalar(sa.select(sa.func.count()).select_from(Signatory)) == 0
+    # The confirm and withdraw buttons too.
+    for path in ("/en/endorse/confirm/" + "A" * 43, "/en/endorse/withdraw/" + "A" * 43):
+        assert client.post(path, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+
+
+def test_public_statement_pages_set_no_cookie(client, statement):
+    for path in (f"/en/c/{statement.slug}", f"/en/c/{statement.slug}/endorse",
+                 f"/en/c/{statement.slug}/endorse/check-email", f"/en/c/{statement.slug}/versions",
+                 "/en/endorse/confirm/" + "A" * 43, "/en/endorse/withdraw/" + "A" * 43):
+        with client.get(path) as response:
+            assert response.headers.getlist("Set-Cookie") == [], path
+
 
 
 def test_an_unchanged_pdf_is_served_from_the_cache_and_a_change_makes_a_new_one(client, session, statement, monkeypatch):

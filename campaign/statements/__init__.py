@@ -22,11 +22,13 @@ def init_app(app: Flask) -> None:
     from sqlalchemy.orm import Session
 
     from campaign.campaigns.page import register_section
+    from campaign.extensions import csrf
     from campaign.jobs import register_job
     from campaign.organiser.services import AUDIT_ACTIONS as labels
     from campaign.statements import cli, manage, routes, services
 
     app.register_blueprint(routes.bp)
+    csrf.exempt(routes.bp)  # public forms: PublicForm refuses cross-site posts instead
     app.register_blueprint(manage.bp)
     cli.init_app(app)
     # Right after the text and demands, before the ordinary signers (60, 70).

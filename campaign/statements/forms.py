@@ -7,6 +7,7 @@ from wtforms import EmailField, RadioField, SelectField, StringField, TextAreaFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from campaign.forms import PublicForm
 from campaign.i18n import LANGUAGES, countries, language_name
 from campaign.signatures.forms import _without_nul, valid_email
 from campaign.statements.models import ListOrder, SignatoryKind
@@ -22,8 +23,9 @@ def _kind_choices():
     ]
 
 
-class EndorseForm(FlaskForm):
-    """"Add my name / my organisation": a name in at least one language."""
+class EndorseForm(PublicForm):
+    """"Add my name / my organisation": a name in at least one language. Public:
+    no token, cross-site posts refused (campaign.forms.PublicForm)."""
 
     kind = RadioField(_l("Who is signing?"), default=SignatoryKind.individual.value, validate_choice=False)
     name_ar = StringField(_l("Name in Arabic"), filters=[_without_nul],
@@ -135,4 +137,9 @@ class ListOrderForm(FlaskForm):
 
 
 class ActionForm(FlaskForm):
-    """Only a CSRF token: approve, decline, remove, move, confirm, withdraw."""
+    """Only a CSRF token: the workspace's approve, decline, remove and move buttons."""
+
+
+class ButtonForm(PublicForm):
+    """The public confirm and withdraw buttons (POST, so that link scanners cannot
+    press them)."""

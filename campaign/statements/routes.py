@@ -2,17 +2,14 @@
 signatory's withdrawal, the version history and the PDF."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import NotFound
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, url_for
 
 from campaign.campaigns.models import CampaignKind
 from campaign.campaigns.page import public_campaign_or_404
 from campaign.extensions import db, limiter
 from campaign.i18n import LANGUAGES, current_language
 from campaign.statements import pdf, services
-from campaign.statements.forms import ActionForm, EndorseForm
+from campaign.statements.forms import ButtonForm, EndorseForm
 from campaign.statements.models import SignatoryKind
 from campaign.statements.services import EndorsementInput, TokenError
 
@@ -45,8 +42,8 @@ def endorse(slug: str):
     form = EndorseForm(lang)
     if not form.is_submitted():
         return _render_endorse(campaign, form)
-    if not form.validate():
-        return _render_endorse(campaign, form, 422)
+    if not form.validate_on_submit():
+        return _render_endorse(campaign, form, form.error_status)
     if not form.homepage.data:
         services.request_endorsement(
             db.session, campaign,
@@ -57,23 +54,6 @@ def endorse(slug: str):
         db.session.commit()
     # A bot that filled the honeypot sees the same answer; nothing is stored.
     return redirect(url_for(".check_email", slug=slug), code=303)
-
-
-@bp.errorhandler(CSRFError)
-def csrf_failed(error):
-    """An expired form token on the request form: show it again with what was
-    typed and a fresh token, as the sign form does."""
-    slug = (request.view_args or {}).get("slug")
-    if request.endpoint == "statements.endorse" and slug:
-        try:
-            campaign = _statement_or_404(slug)
-        except NotFound as exc:
-            return render_template("errors/404.html", error=exc), 404
-        form = EndorseForm(current_language())
-        form.validate()
-        form.form_errors.append(_("Your form expired. Please check your details and send it again."))
-        return _render_endorse(campaign, form, 400)
-    return render_template("errors/csrf.html"), 400
 
 
 @bp.get("/c/<slug>/endorse/check-email")
@@ -92,13 +72,12 @@ def confirm(token: str):
     except TokenError as exc:
         return _bad_link(exc)
     return render_template("statements/confirm.html", campaign=signatory.campaign, signatory=signatory,
-                           form=ActionForm(), token=token)
+                           form=ButtonForm(), token=token)
 
 
 @bp.post("/endorse/confirm/<token>")
 def confirm_post(token: str):
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    ButtonForm().require_button()
     try:
         signatory = services.confirm_request(db.session, token)
     except TokenError as exc:
@@ -114,13 +93,12 @@ def withdraw(token: str):
     except TokenError as exc:
         return _bad_link(exc)
     return render_template("statements/withdraw.html", campaign=signatory.campaign, signatory=signatory,
-                           form=ActionForm(), token=token)
+                           form=ButtonForm(), token=token)
 
 
 @bp.post("/endorse/withdraw/<token>")
 def withdraw_post(token: str):
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    ButtonForm().require_button()
     try:
         signatory = services.withdraw(db.session, token)
     except TokenError as exc:
