@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from campaign.campaigns import services as campaigns
 from campaign.campaigns.models import CampaignKind
-from campaign.extensions import db
 from campaign.statements import services
 from campaign.statements.models import ListOrder, Signatory, SignatoryKind, SignatoryState, StatementVersion
 from campaign.statements.services import EndorsementInput, SignatoryInput, TokenError
