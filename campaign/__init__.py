@@ -23,6 +23,7 @@ FEATURES = (
     "organiser",
     "campaigns",
     "signatures",
+    "statements",
     "moderation",
     "exports",
     "dashboard",

@@ -274,7 +274,7 @@ def test_no_page_may_be_framed_by_other_sites(make_app, make_campaign):
     web = make_app()
     client = web.test_client()
     values = {"lang_code": "en", "slug": campaign.slug, "token": "no-such-token", "campaign_id": campaign.id,
-              "update_id": 1, "organisation_id": 1, "filename": "css/sawt.css"}
+              "update_id": 1, "organisation_id": 1, "signatory_id": 1, "filename": "css/sawt.css"}
     checked = 0
     for rule in web.url_map.iter_rules():
         if "GET" not in rule.methods:
