@@ -51,6 +51,8 @@ def from_environment(instance_path: str) -> dict:
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "VERIFY_TOKEN_HOURS": _int("VERIFY_TOKEN_HOURS", 72),
         "WITHDRAW_TOKEN_DAYS": _int("WITHDRAW_TOKEN_DAYS", 365),
+        # How long the link from a confirmation to the letters page stays good.
+        "LETTER_PASS_MINUTES": _int("LETTER_PASS_MINUTES", 120),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
         "OUTBOX_POLL_SECONDS": float(os.environ.get("OUTBOX_POLL_SECONDS", "1")),
         "PUBLIC_BREAKDOWN_MIN": _int("PUBLIC_BREAKDOWN_MIN", 10),

@@ -21,6 +21,9 @@ REFERRAL_CODES: dict[str, str] = {
     "facebook": "fb",
     "email": "em",
     "copy": "copy",
+    "bluesky": "bs",
+    "qr": "qr",
+    "native": "ns",
 }
 CHANNEL_BY_REFERRAL: dict[str, str] = {code: channel for channel, code in REFERRAL_CODES.items()}
 
@@ -34,6 +37,9 @@ def channel_label(channel: str) -> str:
         "facebook": _l("Facebook"),
         "email": _l("E-mail"),
         "copy": _l("Copied link"),
+        "bluesky": _l("Bluesky"),
+        "qr": _l("QR code"),
+        "native": _l("Phone's share menu"),
     }
     return str(labels.get(channel, channel))
 
@@ -76,3 +82,25 @@ def share_links(campaign: Campaign, lang: str) -> list[ShareLink]:
             "mailto:?subject=" + quote(message) + "&body=" + quote(f"{message}\n\n{link('email')}"),
         ),
     ]
+
+
+def bluesky_link(text: str) -> str:
+    return "https://bsky.app/intent/compose?" + urlencode({"text": text})
+
+
+def target_post_links(campaign: Campaign, lang: str, *, x_handles: list[str],
+                      bluesky_handles: list[str]) -> list[ShareLink]:
+    """Prefilled posts at the campaign's targets, in the signer's language: the
+    targets' handles, the campaign's share text with its hashtag, and the link.
+    Only links: nothing is posted, and the network hears of it only on a click."""
+    message = share_message(campaign, lang)
+    links = []
+    if x_handles:
+        mentions = " ".join(f"@{h}" for h in x_handles)
+        links.append(ShareLink("x", str(_l("Post on X")), "https://x.com/intent/post?" + urlencode(
+            {"text": f"{mentions} {message}", "url": campaign_link(campaign, lang, REFERRAL_CODES["x"])})))
+    if bluesky_handles:
+        mentions = " ".join(f"@{h}" for h in bluesky_handles)
+        links.append(ShareLink("bluesky", str(_l("Post on Bluesky")), bluesky_link(
+            f"{mentions} {message} {campaign_link(campaign, lang, REFERRAL_CODES['bluesky'])}")))
+    return links

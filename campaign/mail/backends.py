@@ -73,6 +73,8 @@ def build_email(message: dict, sender: str) -> EmailMessage:
     email["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].strip(">") or None)
     for name, value in (message.get("headers") or {}).items():
         email[name] = value
+    if message.get("reply_to"):
+        email["Reply-To"] = message["reply_to"]
     email.set_content(message["text"])
     if message.get("html"):
         email.add_alternative(message["html"], subtype="html")
@@ -162,6 +164,7 @@ class SendGridBackend:
             Header,
             Mail,
             OpenTracking,
+            ReplyTo,
             SubscriptionTracking,
             TrackingSettings,
         )
@@ -179,6 +182,8 @@ class SendGridBackend:
         tracking.open_tracking = OpenTracking(enable=False)
         tracking.subscription_tracking = SubscriptionTracking(enable=False)
         mail.tracking_settings = tracking
+        if message.get("reply_to"):
+            mail.reply_to = ReplyTo(message["reply_to"])
         for name, value in (message.get("headers") or {}).items():
             mail.header = Header(name, value)
         try:

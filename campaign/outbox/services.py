@@ -30,8 +30,10 @@ def enqueue_mail(
     template: str,
     signature_id: int | None = None,
     idempotency_key: str | None = None,
+    not_before: dt.datetime | None = None,
 ) -> OutboxMessage:
-    """Queue a rendered e-mail in the caller's transaction."""
+    """Queue a rendered e-mail in the caller's transaction; ``not_before`` holds it
+    back until then (letters to targets are spread out in time)."""
     row = OutboxMessage(
         kind=MessageKind.mail,
         state=MessageState.queued,
@@ -39,7 +41,7 @@ def enqueue_mail(
         template=template,
         signature_id=signature_id,
         idempotency_key=idempotency_key,
-        next_attempt_at=utcnow(),
+        next_attempt_at=not_before or utcnow(),
     )
     session.add(row)
     session.flush()

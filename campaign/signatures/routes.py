@@ -16,6 +16,7 @@ from campaign.signatures import services
 from campaign.signatures.forms import ConfirmForm, ResendForm, SignForm
 from campaign.signatures.models import Visibility
 from campaign.signatures.services import SignInput, TokenError, TokenProblem, country_breakdown, recent_public_signers
+from campaign.targets.services import signer_pass
 
 bp = Blueprint("signatures", __name__, url_prefix="/<lang_code>")
 
@@ -137,7 +138,7 @@ def confirm(token: str):
     except TokenError as exc:
         return _token_problem(exc.problem, exc.signature)
     if signature.state.value == "verified":
-        return redirect(url_for(".thanks", slug=signature.campaign.slug))
+        return redirect(url_for(".thanks", slug=signature.campaign.slug, p=signer_pass(signature)))
     # The details are shown so that nobody can confirm, unseen, what someone else
     # typed with their address (signing again replaces an unconfirmed signature).
     return render_template("signatures/confirm.html", campaign=signature.campaign, signature=signature,
@@ -154,7 +155,10 @@ def confirm_post(token: str):
     except TokenError as exc:
         return _token_problem(exc.problem, exc.signature)
     db.session.commit()
-    return redirect(url_for(".thanks", slug=signature.campaign.slug, confirmed=1), code=303)
+    # The pass (a short-lived signed token, no cookie) lets the signer write to the
+    # campaign's targets from the thank-you page.
+    return redirect(url_for(".thanks", slug=signature.campaign.slug, confirmed=1, p=signer_pass(signature)),
+                    code=303)
 
 
 @bp.get("/c/<slug>/thanks")
@@ -166,6 +170,7 @@ def thanks(slug: str):
         campaign=campaign,
         share_links=share_links(campaign, lang),
         share_url=campaign_link(campaign, lang, REFERRAL_CODES["copy"]),
+        letters_pass=request.args.get("p"),
     )
 
 

@@ -1,0 +1,196 @@
+"""The target directory and a campaign's targets and letter, in the workspace:
+/<lang>/manage/targets/… and /<lang>/manage/campaigns/<id>/targets.
+
+Thin views: forms give plain values, campaign.targets.services checks permissions,
+changes and audits; the view commits."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from campaign.extensions import db
+from campaign.i18n import LANGUAGES, current_language
+from campaign.organiser import access
+from campaign.organiser.access import Permission
+from campaign.organiser.auth import campaign_for, current_organiser, login_required
+from campaign.targets import services
+from campaign.targets.forms import CampaignTargetsForm, ImportForm, LetterTextForm, TargetForm
+from campaign.targets.models import Target
+
+bp = Blueprint("manage_targets", __name__, url_prefix="/<lang_code>/manage")
+
+
+def _organisation_id(permission: Permission) -> int:
+    """The organisation a directory page is about (?organisation=…, else the
+    organiser's first), if the organiser may do ``permission`` there."""
+    organiser = current_organiser()
+    organisations = access.organisations_of(db.session, organiser)
+    wanted = request.args.get("organisation", type=int)
+    if wanted is None:
+        if not organisations:
+            abort(403)
+        wanted = organisations[0].id
+    access.require(organiser, permission, wanted)
+    return wanted
+
+
+def _target_for(target_id: int, permission: Permission) -> Target:
+    target = db.session.get(Target, target_id)
+    if target is None:
+        abort(404)
+    access.require(current_organiser(), permission, target.organisation_id)
+    return target
+
+
+@bp.get("/targets/")
+@login_required
+def index():
+    organisation_id = _organisation_id(Permission.view_campaigns)
+    organiser = current_organiser()
+    return render_template(
+        "targets/manage/index.html",
+        organisation_id=organisation_id,
+        organisations=access.organisations_of(db.session, organiser),
+        targets=services.targets_of(db.session, organisation_id),
+        may_edit=access.allowed(organiser, Permission.edit_campaigns, organisation_id),
+        import_form=ImportForm(formdata=None),
+        report=None,
+    )
+
+
+def _input(form: TargetForm) -> services.TargetInput:
+    return services.TargetInput(
+        code=form.code.data or "", kind=form.kind.data or "", names=form.names(), country=form.country.data or "",
+        language=form.language.data or "", email=form.email.data or "", x_handle=form.x_handle.data or "",
+        bluesky_handle=form.bluesky_handle.data or "", contact_url=form.contact_url.data or "",
+        phone=form.phone.data or "", postal_address=form.postal_address.data or "",
+        never_send_names=bool(form.never_send_names.data),
+    )
+
+
+def _save(form: TargetForm, organisation_id: int, target: Target | None):
+    if form.validate_on_submit():
+        try:
+            saved = services.save_target(db.session, current_organiser(), organisation_id, _input(form), target)
+        except services.Refused as exc:
+            db.session.rollback()
+            form.form_errors.extend(exc.problems)
+        else:
+            db.session.commit()
+            flash(_("Target saved."), "success")
+            return redirect(url_for(".index", organisation=saved.organisation_id), code=303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("targets/manage/edit.html", form=form, target=target,
+                           organisation_id=organisation_id), status
+
+
+@bp.route("/targets/new", methods=["GET", "POST"])
+@login_required
+def new():
+    organisation_id = _organisation_id(Permission.edit_campaigns)
+    return _save(TargetForm(current_language()), organisation_id, None)
+
+
+@bp.route("/targets/<int:target_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(target_id: int):
+    target = _target_for(target_id, Permission.edit_campaigns)
+    data = {name: getattr(target, name) or "" for name in (
+        "code", "country", "language", "email", "x_handle", "bluesky_handle", "contact_url", "phone",
+        "postal_address")}
+    data.update({f"name_{lang}": target.names.get(lang, "") for lang in LANGUAGES},
+                kind=target.kind.value, never_send_names=target.never_send_names)
+    form = TargetForm(current_language(), data=data) if request.method == "GET" else TargetForm(current_language())
+    return _save(form, target.organisation_id, target)
+
+
+@bp.get("/targets/export.csv")
+@login_required
+def export():
+    organisation_id = _organisation_id(Permission.view_campaigns)
+    body = services.export_csv(db.session, current_organiser(), organisation_id)
+    return Response(body, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": "attachment; filename=targets.csv"})
+
+
+@bp.post("/targets/import")
+@login_required
+def import_():
+    organisation_id = _organisation_id(Permission.edit_campaigns)
+    form = ImportForm()
+    report = None
+    if form.validate_on_submit():
+        report = services.import_csv(db.session, current_organiser(), organisation_id,
+                                     form.file.data.read(2_000_000))
+        db.session.commit()
+    organiser = current_organiser()
+    return render_template(
+        "targets/manage/index.html",
+        organisation_id=organisation_id,
+        organisations=access.organisations_of(db.session, organiser),
+        targets=services.targets_of(db.session, organisation_id),
+        may_edit=True, import_form=form, report=report,
+    ), (200 if report is not None else 422)
+
+
+# --- a campaign's targets and letter ---
+
+def _render_campaign(campaign, letter_form: LetterTextForm, problems: list[str] | None = None, status: int = 200):
+    chosen = {ct.target_id: ct for ct in services.campaign_targets(db.session, campaign)}
+    return render_template(
+        "targets/manage/campaign.html", campaign=campaign,
+        directory=services.targets_of(db.session, campaign.organisation_id) if campaign.organisation_id else [],
+        chosen=chosen, targets_form=CampaignTargetsForm(formdata=None), letter_form=letter_form,
+        problems=problems or [], counts=services.letter_counts(db.session, campaign),
+    ), status
+
+
+@bp.get("/campaigns/<int:campaign_id>/targets")
+@login_required
+def campaign_targets(campaign_id: int):
+    campaign = campaign_for(campaign_id, Permission.view_campaigns)
+    data = {}
+    for lang in LANGUAGES:
+        text = services.letter_text(db.session, campaign, lang)
+        data[f"{lang}_subject"] = text.subject if text else ""
+        data[f"{lang}_body"] = text.body if text else ""
+    return _render_campaign(campaign, LetterTextForm(data=data, formdata=None))
+
+
+@bp.post("/campaigns/<int:campaign_id>/targets")
+@login_required
+def save_campaign_targets(campaign_id: int):
+    campaign = campaign_for(campaign_id, Permission.edit_campaigns)
+    form = CampaignTargetsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    chosen = {}
+    for raw in request.form.getlist("target"):
+        if raw.isdigit():
+            rate = request.form.get(f"rate-{raw}", type=int) or 30
+            chosen[int(raw)] = rate
+    try:
+        services.set_campaign_targets(db.session, current_organiser(), campaign, chosen)
+    except ValueError:
+        db.session.rollback()
+        abort(400)
+    db.session.commit()
+    flash(_("Targets saved."), "success")
+    return redirect(url_for(".campaign_targets", campaign_id=campaign.id), code=303)
+
+
+@bp.post("/campaigns/<int:campaign_id>/letter")
+@login_required
+def save_letter(campaign_id: int):
+    campaign = campaign_for(campaign_id, Permission.edit_campaigns)
+    form = LetterTextForm()
+    if not form.validate_on_submit():
+        return _render_campaign(campaign, form, status=422)
+    try:
+        services.set_letter(db.session, current_organiser(), campaign, form.texts())
+    except services.Refused as exc:
+        db.session.rollback()
+        return _render_campaign(campaign, form, exc.problems, status=422)
+    db.session.commit()
+    flash(_("Letter saved."), "success")
+    return redirect(url_for(".campaign_targets", campaign_id=campaign.id), code=303)
