@@ -16,7 +16,7 @@ from campaign.signatures import services
 from campaign.signatures.forms import ConfirmForm, ResendForm, SignForm
 from campaign.signatures.models import Visibility
 from campaign.signatures.services import SignInput, TokenError, TokenProblem, country_breakdown, recent_public_signers
-from campaign.targets.services import signer_pass
+from campaign.targets.services import letters_pass
 
 bp = Blueprint("signatures", __name__, url_prefix="/<lang_code>")
 
@@ -138,7 +138,7 @@ def confirm(token: str):
     except TokenError as exc:
         return _token_problem(exc.problem, exc.signature)
     if signature.state.value == "verified":
-        return redirect(url_for(".thanks", slug=signature.campaign.slug, p=signer_pass(signature)))
+        return redirect(url_for(".thanks", slug=signature.campaign.slug, p=letters_pass(signature)))
     # The details are shown so that nobody can confirm, unseen, what someone else
     # typed with their address (signing again replaces an unconfirmed signature).
     return render_template("signatures/confirm.html", campaign=signature.campaign, signature=signature,
@@ -157,7 +157,7 @@ def confirm_post(token: str):
     db.session.commit()
     # The pass (a short-lived signed token, no cookie) lets the signer write to the
     # campaign's targets from the thank-you page.
-    return redirect(url_for(".thanks", slug=signature.campaign.slug, confirmed=1, p=signer_pass(signature)),
+    return redirect(url_for(".thanks", slug=signature.campaign.slug, confirmed=1, p=letters_pass(signature)),
                     code=303)
 
 

@@ -380,6 +380,14 @@ def signer_pass(signature: Signature) -> str:
     return _serializer().dumps(signature.id)
 
 
+def letters_pass(signature: Signature) -> str | None:
+    """A pass for the confirmed signer, only when the campaign has targets to write
+    to: no token travels in a link that has no use for it."""
+    if signature.state != SignatureState.verified or not has_letter_targets(signature.campaign):
+        return None
+    return signer_pass(signature)
+
+
 def signature_from_pass(session: Session, token: str | None, campaign: Campaign) -> Signature | None:
     """The confirmed signature of this campaign a pass names, or None (expired,
     forged, withdrawn, another campaign)."""
