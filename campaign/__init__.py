@@ -29,6 +29,7 @@ FEATURES = (
     "updates",
     "retention",
     "outbox",
+    "amplify",
     "targets",
 )
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from campaign.outbox.models import MessageState
 from campaign.privacy.keys import utcnow
@@ -66,7 +67,8 @@ def test_csv_import_reports_added_updated_and_refused_with_reasons(session, addr
         "bad,church,كنيسة,Church,,no\n"
         "noname,ngo,,Only English,,no\n"
     )
-    report = services.import_csv(session, None, campaign.organisation_id, csv_text)
+    with force_locale("en"):
+        report = services.import_csv(session, None, campaign.organisation_id, csv_text)
     assert (report.added, report.updated) == (1, 1)
     assert [line for line, _ in report.refused] == [4, 5]
     assert "Unknown kind" in report.refused[0][1]

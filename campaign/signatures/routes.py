@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound
 
-from campaign.amplify.share import REFERRAL_CODES, campaign_link, share_links
+from campaign.amplify.share import share_panel
 from campaign.campaigns import page
 from campaign.campaigns.models import Campaign
 from campaign.campaigns.page import public_campaign_or_404
@@ -168,8 +168,7 @@ def thanks(slug: str):
     return render_template(
         "signatures/thanks.html",
         campaign=campaign,
-        share_links=share_links(campaign, lang),
-        share_url=campaign_link(campaign, lang, REFERRAL_CODES["copy"]),
+        share=share_panel(campaign, lang),
         letters_pass=request.args.get("p"),
     )
 

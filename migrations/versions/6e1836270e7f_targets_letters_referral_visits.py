@@ -1,8 +1,8 @@
-"""targets, campaign targets, letters
+"""targets, letters, referral visits
 
 Revision ID: 6e1836270e7f
 Revises: dcbcb5e2be77
-Create Date: 2026-11-30 03:57:25.077676
+Create Date: 2026-11-30 04:04:55.788783
 
 """
 from alembic import op
@@ -68,6 +68,14 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_letter_texts')),
     sa.UniqueConstraint('campaign_id', 'locale', name=op.f('uq_letter_texts_campaign_id'))
     )
+    op.create_table('referral_daily_views',
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('referral', sa.String(length=32), nullable=False),
+    sa.Column('views', sa.Integer(), server_default='0', nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_referral_daily_views_campaign_id_campaigns'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('campaign_id', 'day', 'referral', name=op.f('pk_referral_daily_views'))
+    )
     op.create_table('letters',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
@@ -102,6 +110,7 @@ def downgrade():
         batch_op.drop_index('ix_letters_campaign_target')
 
     op.drop_table('letters')
+    op.drop_table('referral_daily_views')
     op.drop_table('letter_texts')
     with op.batch_alter_table('campaign_targets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_campaign_targets_target_id'))
