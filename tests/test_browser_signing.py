@@ -219,7 +219,7 @@ def test_signing_works_without_javascript(make_page, live_server, make_campaign)
     expect(page).to_have_url(re.compile(rf"/{lang}/c/{slug}/thanks\?confirmed=1$"))
     expect(count_on_page(page)).to_have_text("1")
     assert_no_horizontal_scroll(page)
-    expect(page.locator(".share-links a")).to_have_count(5)
+    expect(page.locator(".share-links a")).to_have_count(6)
     # Without script the copy button stays hidden; the link is still there to copy.
     expect(page.locator("[data-copy-target]")).to_be_hidden()
     expect(page.locator("#share-url")).to_be_visible()
