@@ -3,9 +3,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, EmailField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from campaign.i18n import LANGUAGES, countries
@@ -52,6 +52,14 @@ class ImportForm(FlaskForm):
 
 class CampaignTargetsForm(FlaskForm):
     """Only the CSRF token: the chosen targets and rates are read per row."""
+
+
+class DeliverForm(FlaskForm):
+    """The targets are read per row (``deliver_to``)."""
+
+    spacing_minutes = IntegerField(_l("Minutes between deliveries"), default=10,
+                                   validators=[Optional(), NumberRange(min=0, max=1440)])
+    with_names = BooleanField(_l("Attach the names of signers who chose to be shown by full name"), default=True)
 
 
 class LetterTextForm(FlaskForm):

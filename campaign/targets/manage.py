@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from campaign.extensions import db
 from campaign.i18n import LANGUAGES, current_language
@@ -14,8 +15,8 @@ from campaign.organiser import access
 from campaign.organiser.access import Permission
 from campaign.organiser.auth import campaign_for, current_organiser, login_required
 from campaign.targets import services
-from campaign.targets.forms import CampaignTargetsForm, ImportForm, LetterTextForm, TargetForm
-from campaign.targets.models import Target
+from campaign.targets.forms import CampaignTargetsForm, DeliverForm, ImportForm, LetterTextForm, TargetForm
+from campaign.targets.models import Delivery, Target
 
 bp = Blueprint("manage_targets", __name__, url_prefix="/<lang_code>/manage")
 
@@ -142,6 +143,8 @@ def _render_campaign(campaign, letter_form: LetterTextForm, problems: list[str] 
         directory=services.targets_of(db.session, campaign.organisation_id) if campaign.organisation_id else [],
         chosen=chosen, targets_form=CampaignTargetsForm(formdata=None), letter_form=letter_form,
         problems=problems or [], counts=services.letter_counts(db.session, campaign),
+        deliver_form=DeliverForm(formdata=None), deliveries=services.deliveries_of(db.session, campaign),
+        may_send_names=access.allowed(current_organiser(), Permission.export_signers, campaign.organisation_id),
     ), status
 
 
@@ -194,3 +197,36 @@ def save_letter(campaign_id: int):
     db.session.commit()
     flash(_("Letter saved."), "success")
     return redirect(url_for(".campaign_targets", campaign_id=campaign.id), code=303)
+
+
+@bp.post("/campaigns/<int:campaign_id>/deliver")
+@login_required
+def deliver(campaign_id: int):
+    campaign = campaign_for(campaign_id, Permission.edit_campaigns)
+    form = DeliverForm()
+    if not form.validate_on_submit():
+        abort(400)
+    target_ids = [int(raw) for raw in request.form.getlist("deliver_to") if raw.isdigit()]
+    with_names = bool(form.with_names.data)
+    if with_names and not access.allowed(current_organiser(), Permission.export_signers, campaign.organisation_id):
+        abort(403)
+    deliveries = services.deliver_campaign(db.session, current_organiser(), campaign, target_ids,
+                                           spacing_minutes=form.spacing_minutes.data or 0, with_names=with_names)
+    db.session.commit()
+    flash(ngettext("%(num)s delivery queued.", "%(num)s deliveries queued.", len(deliveries)),
+          "success")
+    return redirect(url_for(".campaign_targets", campaign_id=campaign.id) + "#deliveries", code=303)
+
+
+@bp.post("/deliveries/<int:delivery_id>/bounced")
+@login_required
+def delivery_bounced(delivery_id: int):
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None:
+        abort(404)
+    campaign = campaign_for(delivery.campaign_id, Permission.edit_campaigns)
+    if not CampaignTargetsForm().validate_on_submit():
+        abort(400)
+    services.mark_bounced(db.session, current_organiser(), delivery)
+    db.session.commit()
+    return redirect(url_for(".campaign_targets", campaign_id=campaign.id) + "#deliveries", code=303)

@@ -141,3 +141,48 @@ class Letter(db.Model):
     sent_at: Mapped[dt.datetime | None]
 
     target: Mapped[Target] = relationship()
+
+
+class DeliveryState(StateEnum):
+    queued = "queued"
+    sent = "sent"
+    failed = "failed"
+    # The receiving server refused the address for good.
+    bounced = "bounced"
+
+    @classmethod
+    def transitions(cls):
+        return {cls.queued: {cls.sent, cls.failed, cls.bounced}, cls.sent: {cls.bounced}, cls.failed: set(),
+                cls.bounced: set()}
+
+    @property
+    def title(self) -> str:
+        return str({"queued": _l("Queued"), "sent": _l("Sent"), "failed": _l("Failed"),
+                    "bounced": _l("Bounced")}[self.value])
+
+
+class Delivery(db.Model):
+    """The campaign delivered by its organisers to one target: the text, the
+    confirmed count and the names of those who chose to be named."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (sa.Index("ix_deliveries_campaign_state", "campaign_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"))
+    target_id: Mapped[int] = mapped_column(sa.ForeignKey("targets.id", ondelete="CASCADE"))
+    state: Mapped[DeliveryState] = mapped_column(enum_type(DeliveryState), default=DeliveryState.queued)
+    # The languages it was written in, e.g. "ar" or "ar,en".
+    languages: Mapped[str] = mapped_column(sa.String(32))
+    verified_count: Mapped[int] = mapped_column(default=0)
+    named_count: Mapped[int] = mapped_column(default=0)
+    outbox_message_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("outbox_messages.id", ondelete="SET NULL"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisers.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    scheduled_for: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+
+    target: Mapped[Target] = relationship()

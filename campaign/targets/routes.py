@@ -31,6 +31,11 @@ def addressed_to_section(campaign: Campaign, lang: str, preview: bool) -> dict:
     }
 
 
+def delivered_to_section(campaign: Campaign, lang: str, preview: bool) -> dict:
+    """The public delivery log: 'Delivered to … on …', newest first."""
+    return {"deliveries": services.deliveries_of(db.session, campaign, sent_only=True)}
+
+
 @dataclass(frozen=True)
 class MailboxLinks:
     mailto: str

@@ -529,3 +529,145 @@ def has_letter_targets(campaign: Campaign) -> bool:
     return db.session.scalar(
         sa.select(sa.func.count()).select_from(CampaignTarget).where(CampaignTarget.campaign_id == campaign.id)
     ) > 0
+
+
+# --- delivery by organisers ---
+
+DELIVERY_TEMPLATE = "target_delivery"
+
+
+def delivery_names(session: Session, campaign: Campaign) -> list[Signature]:
+    """Confirmed signers who chose to be shown by their full name: they made their
+    name public on the campaign page, so delivering it adds no one new who knows.
+    Everyone else is in the count only."""
+    from campaign.signatures.models import Visibility
+
+    return list(session.scalars(
+        sa.select(Signature).where(Signature.campaign_id == campaign.id, Signature.state == SignatureState.verified,
+                                   Signature.visibility == Visibility.full_name)
+        .order_by(Signature.verified_at, Signature.id)
+    ))
+
+
+def signatories_csv(signatures: list[Signature], lang: str) -> str:
+    """The named signatories as CSV text (name, country), formula-safe."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    with force_locale(lang):
+        writer.writerow([str(_l("Name")), str(_l("Country"))])
+    for signature in signatures:
+        writer.writerow([safe_cell(signature.name), safe_cell(country_name(signature.country, lang))])
+    return out.getvalue()
+
+
+def _delivery_version(campaign: Campaign, lang: str, verified_n: int, named_n: int, with_names: bool) -> dict:
+    from campaign.i18n import format_number
+
+    text = campaign.text(lang)
+    verified = format_number(verified_n, campaign.digits.value, lang)
+    named = format_number(named_n, campaign.digits.value, lang)
+    with force_locale(lang):
+        if with_names:
+            count_line = str(_l("%(verified)s people have signed and confirmed their signature; %(named)s of them "
+                                "chose to be named, listed in the attached file.", verified=verified, named=named))
+        else:
+            count_line = str(_l("%(verified)s people have signed and confirmed their signature.", verified=verified))
+        return {
+            "lang": lang,
+            "title": campaign.title_in(lang),
+            "summary": text.summary if text else "",
+            "body": text.body_md if text else "",
+            "demands_heading": str(_l("Our demands")),
+            "demands": [(d.text(lang).title, d.text(lang).body) for d in campaign.demands if d.text(lang)],
+            "count_line": count_line,
+            "url": external_url("campaigns.show", lang_code=lang, slug=campaign.slug),
+        }
+
+
+def deliver_campaign(session: Session, actor: Organiser | None, campaign: Campaign, target_ids: list[int], *,
+                     spacing_minutes: int = 10, with_names: bool = True) -> list:
+    """Deliver the campaign to the chosen targets through the outbox: an e-mail in
+    each target's language (every language when it has none) with the text, the
+    demands and the confirmed count, and — unless ``with_names`` is off or the
+    target never receives names — a CSV of the signatories who chose to be named.
+    Deliveries leave ``spacing_minutes`` apart. Names leaving the site need the
+    export permission."""
+    _authorise(actor, Permission.edit_campaigns, campaign.organisation_id)
+    if with_names:
+        _authorise(actor, Permission.export_signers, campaign.organisation_id)
+    from campaign.i18n import LANGUAGES as languages
+    from campaign.targets.models import Delivery
+
+    chosen = {ct.target_id: ct.target for ct in campaign_targets(session, campaign)}
+    named = delivery_names(session, campaign) if with_names else []
+    verified = campaign.verified_count
+    slot = utcnow()
+    deliveries = []
+    for target_id in target_ids:
+        target = chosen.get(target_id)
+        if target is None or not target.email:
+            continue
+        langs = [target.language] if target.language else list(languages)
+        names_for_target = [] if target.never_send_names else named
+        include = with_names and not target.never_send_names
+        versions = [_delivery_version(campaign, lang, verified, len(names_for_target), include) for lang in langs]
+        with force_locale(langs[0]):
+            subject = " / ".join(v["title"] for v in versions)
+        message = compose(DELIVERY_TEMPLATE, to=target.email, locale=langs[0], subject=subject, versions=versions,
+                          campaign_title=versions[0]["title"])
+        if include and names_for_target:
+            message["attachments"] = [{"filename": f"{campaign.slug}-signatories.csv",
+                                       "content": signatories_csv(names_for_target, langs[0])}]
+        delivery = Delivery(campaign_id=campaign.id, target_id=target.id, languages=",".join(langs),
+                            verified_count=verified, named_count=len(names_for_target) if include else 0,
+                            created_by_id=actor.id if actor else None, scheduled_for=slot)
+        session.add(delivery)
+        session.flush()
+        outbox = enqueue_mail(session, message, template=DELIVERY_TEMPLATE,
+                              idempotency_key=f"delivery:{delivery.id}", not_before=slot)
+        delivery.outbox_message_id = outbox.id
+        deliveries.append(delivery)
+        slot += dt.timedelta(minutes=max(spacing_minutes, 0))
+    session.flush()
+    _audit(session, actor, "campaign.deliver", campaign=campaign, targets=len(deliveries), with_names=with_names)
+    return deliveries
+
+
+def deliveries_of(session: Session, campaign: Campaign, *, sent_only: bool = False) -> list:
+    from campaign.targets.models import Delivery, DeliveryState
+
+    query = sa.select(Delivery).where(Delivery.campaign_id == campaign.id)
+    if sent_only:
+        query = query.where(Delivery.state == DeliveryState.sent)
+    return list(session.scalars(query.order_by(Delivery.scheduled_for.desc(), Delivery.id.desc())))
+
+
+def mark_bounced(session: Session, actor: Organiser | None, delivery) -> None:
+    """An organiser saw the delivery bounce back (the bounce reached their mailbox)."""
+    from campaign.targets.models import DeliveryState
+
+    campaign = session.get(Campaign, delivery.campaign_id)
+    _authorise(actor, Permission.edit_campaigns, campaign.organisation_id)
+    delivery.state.check(DeliveryState.bounced)
+    delivery.state = DeliveryState.bounced
+    session.flush()
+    _audit(session, actor, "campaign.delivery_bounced", campaign=campaign, target=delivery.target.code)
+
+
+def delivery_finished(message: OutboxMessage, session: Session) -> None:
+    """A delivery follows its outbox message. A recipient refused for good is a
+    bounce; any other give-up a failure."""
+    if message.template != DELIVERY_TEMPLATE:
+        return
+    from campaign.targets.models import Delivery, DeliveryState
+
+    delivery = session.scalar(sa.select(Delivery).where(Delivery.outbox_message_id == message.id))
+    if delivery is None or delivery.state != DeliveryState.queued:
+        return
+    if message.state == MessageState.sent:
+        delivery.state, delivery.sent_at = DeliveryState.sent, message.sent_at
+    else:
+        refused = (message.last_error or "").startswith("recipient refused")
+        delivery.state = DeliveryState.bounced if refused else DeliveryState.failed
+        delivery.last_error = message.last_error
+    session.flush()

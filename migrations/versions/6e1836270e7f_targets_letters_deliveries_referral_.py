@@ -1,8 +1,8 @@
-"""targets, letters, referral visits
+"""targets, letters, deliveries, referral visits
 
 Revision ID: 6e1836270e7f
 Revises: dcbcb5e2be77
-Create Date: 2026-11-30 04:04:55.788783
+Create Date: 2026-11-30 04:15:27.455180
 
 """
 from alembic import op
@@ -76,6 +76,30 @@ def upgrade():
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_referral_daily_views_campaign_id_campaigns'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('campaign_id', 'day', 'referral', name=op.f('pk_referral_daily_views'))
     )
+    op.create_table('deliveries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('target_id', sa.Integer(), nullable=False),
+    sa.Column('state', sa.Enum('queued', 'sent', 'failed', 'bounced', name='deliverystate', native_enum=False, length=24), nullable=False),
+    sa.Column('languages', sa.String(length=32), nullable=False),
+    sa.Column('verified_count', sa.Integer(), nullable=False),
+    sa.Column('named_count', sa.Integer(), nullable=False),
+    sa.Column('outbox_message_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('scheduled_for', sa.DateTime(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('last_error', sa.String(length=500), nullable=True),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_deliveries_campaign_id_campaigns'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['organisers.id'], name=op.f('fk_deliveries_created_by_id_organisers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['outbox_message_id'], ['outbox_messages.id'], name=op.f('fk_deliveries_outbox_message_id_outbox_messages'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['target_id'], ['targets.id'], name=op.f('fk_deliveries_target_id_targets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveries'))
+    )
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_deliveries_campaign_state', ['campaign_id', 'state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deliveries_outbox_message_id'), ['outbox_message_id'], unique=False)
+
     op.create_table('letters',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
@@ -110,6 +134,11 @@ def downgrade():
         batch_op.drop_index('ix_letters_campaign_target')
 
     op.drop_table('letters')
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deliveries_outbox_message_id'))
+        batch_op.drop_index('ix_deliveries_campaign_state')
+
+    op.drop_table('deliveries')
     op.drop_table('referral_daily_views')
     op.drop_table('letter_texts')
     with op.batch_alter_table('campaign_targets', schema=None) as batch_op:
