@@ -7,4 +7,12 @@ from campaign.signatures.models import Signature  # noqa: F401
 from campaign.dashboard.models import CampaignDailyView, ReferralDailyView  # noqa: F401
 from campaign.updates.models import UnsubscribeToken, Update, UpdateText  # noqa: F401
 from campaign.retention.models import ErasureRequest  # noqa: F401
-from campaign.targets.models import CampaignTarget, Delivery, Letter, LetterText, Target  # noqa: F401
+from campaign.targets.models import (  # noqa: F401
+    CampaignTarget,
+    Delivery,
+    DemandOutcome,
+    Letter,
+    LetterText,
+    Target,
+    TargetResponse,
+)

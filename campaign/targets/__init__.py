@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     # A letter follows its outbox message: sent, failed, or cancelled on withdrawal.
     on_message_finished(app, services.letter_finished)
     on_message_finished(app, services.delivery_finished)
+    register_section(app, "responses", "targets/_responses.html", routes.responses_section, slot="main", order=21)
     register_section(app, "delivered_to", "targets/_delivered_to.html", routes.delivered_to_section,
                      slot="main", order=22)
     app.jinja_env.globals["campaign_has_letter_targets"] = services.has_letter_targets

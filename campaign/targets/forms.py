@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, EmailField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, EmailField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -46,6 +46,11 @@ class TargetForm(FlaskForm):
         return {code: self[f"name_{code}"].data or "" for code in LANGUAGES}
 
 
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class ImportForm(FlaskForm):
     file = FileField(_l("CSV file"), validators=[FileRequired(_l("Please choose a file."))])
 
@@ -67,6 +72,17 @@ class LetterTextForm(FlaskForm):
         return {code: (self[f"{code}_subject"].data or "", self[f"{code}_body"].data or "") for code in LANGUAGES}
 
 
+class ResponseForm(FlaskForm):
+    target = SelectField(_l("Target"), coerce=int, validate_choice=False)
+    received_on = DateField(_l("Date of the answer"), validators=[DataRequired(_l("Please enter the date."))])
+    url = StringField(_l("Link to the answer (optional)"), validators=[Length(max=500)])
+    demands = MultiCheckboxField(_l("Demands it addresses"), coerce=int, validate_choice=False)
+
+
+class OutcomesForm(FlaskForm):
+    """Only the CSRF token: each demand's outcome and date are read per row."""
+
+
 # One field per language, made from LANGUAGES: a third language needs no code here.
 for _code in LANGUAGES:
     _language = LANGUAGE_NAMES.get(_code, _code)
@@ -75,15 +91,13 @@ for _code in LANGUAGES:
         validators=[DataRequired(_l("Please enter the name in every language.")), Length(max=300)]))
     setattr(LetterTextForm, f"{_code}_subject", StringField(
         _l("Subject (%(language)s)", language=_language), filters=[_without_nul], validators=[Length(max=200)]))
+    setattr(ResponseForm, f"text_{_code}", TextAreaField(
+        _l("Their answer (%(language)s)", language=_language), filters=[_without_nul],
+        validators=[Length(max=5000)]))
     setattr(LetterTextForm, f"{_code}_body", TextAreaField(
         _l("Letter (%(language)s)", language=_language),
         description=_l("{name}, {country} and {target} are filled in for each letter."),
         filters=[_without_nul], validators=[Length(max=5000)]))
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class LetterForm(FlaskForm):

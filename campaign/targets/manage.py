@@ -5,6 +5,8 @@ Thin views: forms give plain values, campaign.targets.services checks permission
 changes and audits; the view commits."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -15,8 +17,16 @@ from campaign.organiser import access
 from campaign.organiser.access import Permission
 from campaign.organiser.auth import campaign_for, current_organiser, login_required
 from campaign.targets import services
-from campaign.targets.forms import CampaignTargetsForm, DeliverForm, ImportForm, LetterTextForm, TargetForm
-from campaign.targets.models import Delivery, Target
+from campaign.targets.forms import (
+    CampaignTargetsForm,
+    DeliverForm,
+    ImportForm,
+    LetterTextForm,
+    OutcomesForm,
+    ResponseForm,
+    TargetForm,
+)
+from campaign.targets.models import Delivery, Outcome, Target
 
 bp = Blueprint("manage_targets", __name__, url_prefix="/<lang_code>/manage")
 
@@ -136,7 +146,20 @@ def import_():
 
 # --- a campaign's targets and letter ---
 
-def _render_campaign(campaign, letter_form: LetterTextForm, problems: list[str] | None = None, status: int = 200):
+def _response_form(campaign, **kwargs) -> ResponseForm:
+    form = ResponseForm(**kwargs)
+    lang = current_language()
+    form.target.choices = [(ct.target_id, ct.target.name_in(lang)) for ct in services.campaign_targets(db.session,
+                                                                                                        campaign)]
+    form.demands.choices = [(d.position, f"{d.position}. {d.text(lang).title if d.text(lang) else ''}")
+                            for d in campaign.demands]
+    return form
+
+
+def _render_campaign(campaign, letter_form: LetterTextForm | None = None, problems: list[str] | None = None,
+                     status: int = 200, response_form: ResponseForm | None = None):
+    if letter_form is None:
+        letter_form = LetterTextForm(data=_letter_data(campaign), formdata=None)
     chosen = {ct.target_id: ct for ct in services.campaign_targets(db.session, campaign)}
     return render_template(
         "targets/manage/campaign.html", campaign=campaign,
@@ -144,6 +167,9 @@ def _render_campaign(campaign, letter_form: LetterTextForm, problems: list[str] 
         chosen=chosen, targets_form=CampaignTargetsForm(formdata=None), letter_form=letter_form,
         problems=problems or [], counts=services.letter_counts(db.session, campaign),
         deliver_form=DeliverForm(formdata=None), deliveries=services.deliveries_of(db.session, campaign),
+        response_form=response_form or _response_form(campaign, formdata=None),
+        responses=services.responses_of(db.session, campaign), outcomes=services.outcomes_of(db.session, campaign),
+        outcomes_form=OutcomesForm(formdata=None), Outcome=Outcome,
         may_send_names=access.allowed(current_organiser(), Permission.export_signers, campaign.organisation_id),
     ), status
 
@@ -151,13 +177,16 @@ def _render_campaign(campaign, letter_form: LetterTextForm, problems: list[str] 
 @bp.get("/campaigns/<int:campaign_id>/targets")
 @login_required
 def campaign_targets(campaign_id: int):
-    campaign = campaign_for(campaign_id, Permission.view_campaigns)
+    return _render_campaign(campaign_for(campaign_id, Permission.view_campaigns))
+
+
+def _letter_data(campaign) -> dict:
     data = {}
     for lang in LANGUAGES:
         text = services.letter_text(db.session, campaign, lang)
         data[f"{lang}_subject"] = text.subject if text else ""
         data[f"{lang}_body"] = text.body if text else ""
-    return _render_campaign(campaign, LetterTextForm(data=data, formdata=None))
+    return data
 
 
 @bp.post("/campaigns/<int:campaign_id>/targets")
@@ -230,3 +259,45 @@ def delivery_bounced(delivery_id: int):
     services.mark_bounced(db.session, current_organiser(), delivery)
     db.session.commit()
     return redirect(url_for(".campaign_targets", campaign_id=campaign.id) + "#deliveries", code=303)
+
+
+@bp.post("/campaigns/<int:campaign_id>/responses")
+@login_required
+def add_response(campaign_id: int):
+    campaign = campaign_for(campaign_id, Permission.edit_campaigns)
+    form = _response_form(campaign)
+    if form.validate_on_submit():
+        try:
+            services.record_response(
+                db.session, current_organiser(), campaign, target_id=form.target.data,
+                received_on=form.received_on.data, url=form.url.data, demands=form.demands.data or [],
+                texts={lang: form[f"text_{lang}"].data or "" for lang in LANGUAGES},
+            )
+        except services.Refused as exc:
+            db.session.rollback()
+            form.form_errors.extend(exc.problems)
+        else:
+            db.session.commit()
+            flash(_("Answer recorded."), "success")
+            return redirect(url_for(".campaign_targets", campaign_id=campaign.id) + "#responses", code=303)
+    return _render_campaign(campaign, response_form=form, status=422)
+
+
+@bp.post("/campaigns/<int:campaign_id>/outcomes")
+@login_required
+def save_outcomes(campaign_id: int):
+    campaign = campaign_for(campaign_id, Permission.edit_campaigns)
+    if not OutcomesForm().validate_on_submit():
+        abort(400)
+    for demand in campaign.demands:
+        outcome = request.form.get(f"outcome-{demand.position}", "")
+        if outcome and outcome not in {o.value for o in Outcome}:
+            abort(400)
+        try:
+            decided_on = dt.date.fromisoformat(request.form.get(f"decided-{demand.position}", "")) if outcome else None
+        except ValueError:
+            decided_on = None
+        services.set_outcome(db.session, current_organiser(), campaign, demand.position, outcome or None, decided_on)
+    db.session.commit()
+    flash(_("Outcomes saved."), "success")
+    return redirect(url_for(".campaign_targets", campaign_id=campaign.id) + "#outcomes", code=303)

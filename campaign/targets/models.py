@@ -186,3 +186,44 @@ class Delivery(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
 
     target: Mapped[Target] = relationship()
+
+
+class TargetResponse(db.Model):
+    """A target's answer to a campaign, as its organisers recorded it."""
+
+    __tablename__ = "target_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    target_id: Mapped[int] = mapped_column(sa.ForeignKey("targets.id", ondelete="CASCADE"))
+    received_on: Mapped[dt.date] = mapped_column(sa.Date)
+    # {locale: text}: what they said, in each language.
+    texts: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    url: Mapped[str | None] = mapped_column(sa.String(500))
+    # Positions ("Demand 2") of the campaign's demands the answer addresses: the
+    # editor replaces demand rows on every save, their numbers are what people see.
+    demand_positions: Mapped[list] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    target: Mapped[Target] = relationship()
+
+
+class Outcome(str, enum.Enum):
+    met = "met"
+    partly_met = "partly_met"
+    not_met = "not_met"
+
+    @property
+    def title(self) -> str:
+        return str({"met": _l("Met"), "partly_met": _l("Partly met"), "not_met": _l("Not met")}[self.value])
+
+
+class DemandOutcome(db.Model):
+    """What became of one demand (by its number in the campaign), and since when."""
+
+    __tablename__ = "demand_outcomes"
+
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    outcome: Mapped[Outcome] = mapped_column(enum_type(Outcome))
+    decided_on: Mapped[dt.date] = mapped_column(sa.Date)

@@ -36,6 +36,15 @@ def delivered_to_section(campaign: Campaign, lang: str, preview: bool) -> dict:
     return {"deliveries": services.deliveries_of(db.session, campaign, sent_only=True)}
 
 
+def responses_section(campaign: Campaign, lang: str, preview: bool) -> dict:
+    """Targets' answers and what became of each demand."""
+    outcomes = services.outcomes_of(db.session, campaign)
+    return {
+        "responses": services.responses_of(db.session, campaign),
+        "outcomes": [(d, outcomes[d.position]) for d in campaign.demands if d.position in outcomes],
+    }
+
+
 @dataclass(frozen=True)
 class MailboxLinks:
     mailto: str

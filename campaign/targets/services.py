@@ -671,3 +671,75 @@ def delivery_finished(message: OutboxMessage, session: Session) -> None:
         delivery.state = DeliveryState.bounced if refused else DeliveryState.failed
         delivery.last_error = message.last_error
     session.flush()
+
+
+# --- responses and outcomes ---
+
+def record_response(session: Session, actor: Organiser | None, campaign: Campaign, *, target_id: int,
+                    received_on: dt.date, texts: dict[str, str], url: str | None, demands: list[int]):
+    """Record a target's answer: its text in each language and/or a link to it, and
+    the demands it addresses. Raises Refused when something is missing or foreign."""
+    from campaign.targets.models import TargetResponse
+
+    _authorise(actor, Permission.edit_campaigns, campaign.organisation_id)
+    problems = []
+    if target_id not in {ct.target_id for ct in campaign_targets(session, campaign)}:
+        problems.append(str(_l("Choose one of the campaign's targets.")))
+    texts = {lang: (texts.get(lang) or "").strip() for lang in LANGUAGES}
+    url = (url or "").strip() or None
+    if url and not re.match(r"^https?://[^\s/]+\.[^\s]+$", url):
+        problems.append(str(_l("The link must be a web address starting with https://.")))
+    if not url and not all(texts.values()):
+        problems.append(str(_l("Give the answer in every language, or a link to it.")))
+    own = {d.position for d in campaign.demands}
+    if set(demands) - own:
+        problems.append(str(_l("Only this campaign's demands can be addressed.")))
+    if received_on > utcnow().date():
+        problems.append(str(_l("The date cannot be in the future.")))
+    if problems:
+        raise Refused(problems)
+    response = TargetResponse(campaign_id=campaign.id, target_id=target_id, received_on=received_on, texts=texts,
+                              url=url, demand_positions=sorted(set(demands)))
+    session.add(response)
+    session.flush()
+    _audit(session, actor, "campaign.response", campaign=campaign, target_id=target_id)
+    return response
+
+
+def responses_of(session: Session, campaign: Campaign) -> list:
+    from campaign.targets.models import TargetResponse
+
+    return list(session.scalars(
+        sa.select(TargetResponse).where(TargetResponse.campaign_id == campaign.id)
+        .order_by(TargetResponse.received_on.desc(), TargetResponse.id.desc())
+    ))
+
+
+def set_outcome(session: Session, actor: Organiser | None, campaign: Campaign, position: int,
+                outcome: str | None, decided_on: dt.date | None) -> None:
+    """Mark demand number ``position`` met, partly met or not met (with the date),
+    or clear it."""
+    from campaign.targets.models import DemandOutcome, Outcome
+
+    _authorise(actor, Permission.edit_campaigns, campaign.organisation_id)
+    if position not in {d.position for d in campaign.demands}:
+        raise ValueError("not a demand of this campaign")
+    row = session.get(DemandOutcome, (campaign.id, position))
+    if not outcome:
+        if row is not None:
+            session.delete(row)
+    else:
+        row = row or DemandOutcome(campaign_id=campaign.id, position=position)
+        row.outcome = Outcome(outcome)
+        row.decided_on = decided_on or utcnow().date()
+        session.add(row)
+    session.flush()
+    _audit(session, actor, "campaign.outcome", campaign=campaign, demand=position, outcome=outcome or "")
+
+
+def outcomes_of(session: Session, campaign: Campaign) -> dict[int, object]:
+    """Outcomes by demand number."""
+    from campaign.targets.models import DemandOutcome
+
+    return {row.position: row for row in session.scalars(sa.select(DemandOutcome).where(
+        DemandOutcome.campaign_id == campaign.id))}

@@ -1,8 +1,8 @@
-"""targets, letters, deliveries, referral visits
+"""targets, letters, deliveries, responses, referral visits
 
 Revision ID: 6e1836270e7f
 Revises: dcbcb5e2be77
-Create Date: 2026-11-30 04:15:27.455180
+Create Date: 2026-11-30 04:19:34.752527
 
 """
 from alembic import op
@@ -58,6 +58,14 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_campaign_targets_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_campaign_targets_target_id'), ['target_id'], unique=False)
 
+    op.create_table('demand_outcomes',
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('outcome', sa.Enum('met', 'partly_met', 'not_met', name='outcome', native_enum=False, length=24), nullable=False),
+    sa.Column('decided_on', sa.Date(), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_demand_outcomes_campaign_id_campaigns'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('campaign_id', 'position', name=op.f('pk_demand_outcomes'))
+    )
     op.create_table('letter_texts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
@@ -76,6 +84,22 @@ def upgrade():
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_referral_daily_views_campaign_id_campaigns'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('campaign_id', 'day', 'referral', name=op.f('pk_referral_daily_views'))
     )
+    op.create_table('target_responses',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('target_id', sa.Integer(), nullable=False),
+    sa.Column('received_on', sa.Date(), nullable=False),
+    sa.Column('texts', sa.JSON(), nullable=False),
+    sa.Column('url', sa.String(length=500), nullable=True),
+    sa.Column('demand_positions', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_target_responses_campaign_id_campaigns'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['target_id'], ['targets.id'], name=op.f('fk_target_responses_target_id_targets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_target_responses'))
+    )
+    with op.batch_alter_table('target_responses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_target_responses_campaign_id'), ['campaign_id'], unique=False)
+
     op.create_table('deliveries',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
@@ -139,8 +163,13 @@ def downgrade():
         batch_op.drop_index('ix_deliveries_campaign_state')
 
     op.drop_table('deliveries')
+    with op.batch_alter_table('target_responses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_target_responses_campaign_id'))
+
+    op.drop_table('target_responses')
     op.drop_table('referral_daily_views')
     op.drop_table('letter_texts')
+    op.drop_table('demand_outcomes')
     with op.batch_alter_table('campaign_targets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_campaign_targets_target_id'))
         batch_op.drop_index(batch_op.f('ix_campaign_targets_campaign_id'))
