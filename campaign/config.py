@@ -42,6 +42,13 @@ def from_environment(instance_path: str) -> dict:
         "SMTP_STARTTLS": _bool("SMTP_STARTTLS"),
         "SENDGRID_API_KEY": os.environ.get("SENDGRID_API_KEY") or None,
         "SENDGRID_API_HOST": os.environ.get("SENDGRID_API_HOST", "https://api.sendgrid.com"),
+        # Milestone posts: none (off) | console | x, with the platform account's keys.
+        "SOCIAL_BACKEND": os.environ.get("SOCIAL_BACKEND", "none"),
+        "X_API_KEY": os.environ.get("X_API_KEY") or None,
+        "X_API_SECRET": os.environ.get("X_API_SECRET") or None,
+        "X_ACCESS_TOKEN": os.environ.get("X_ACCESS_TOKEN") or None,
+        "X_ACCESS_TOKEN_SECRET": os.environ.get("X_ACCESS_TOKEN_SECRET") or None,
+        "X_API_URL": os.environ.get("X_API_URL", "https://api.twitter.com"),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_SIGN": os.environ.get("RATELIMIT_SIGN", "5 per minute;30 per hour"),
