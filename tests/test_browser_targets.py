@@ -92,10 +92,11 @@ def write_after_confirming(page, live_server, campaign_slug: str, lang: str, pho
     [confirmation] = live_server.deliver()
     page.goto(link_in(confirmation, "/confirm/"))
     page.get_by_role("button", name=t(app, lang, "Confirm my signature")).click()
-    expect(page).to_have_url(re.compile(rf"/{lang}/c/{campaign_slug}/thanks\?confirmed=1&p="))
+    # The pass leaves the address bar (letters.js), so copying the address does not hand it on.
+    expect(page).to_have_url(re.compile(rf"/{lang}/c/{campaign_slug}/thanks\?confirmed=1$"))
 
     page.get_by_role("link", name=t(app, lang, "Write to the targets")).click()
-    expect(page).to_have_url(re.compile(rf"/{lang}/c/{campaign_slug}/write\?p="))
+    expect(page).to_have_url(re.compile(rf"/{lang}/c/{campaign_slug}/write$"))
     assert_language(page, lang)
     assert_controls_labelled(page)
     if phone:
