@@ -19,7 +19,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from campaign.campaigns.models import Campaign
 from campaign.exports.services import safe_cell
@@ -423,6 +423,8 @@ def _next_slot(session: Session, campaign_target: CampaignTarget, now: dt.dateti
     ``letters_per_hour``. The row lock makes concurrent letters take distinct slots."""
     row = session.scalar(
         sa.select(CampaignTarget).where(CampaignTarget.id == campaign_target.id)
+        # Not the joined target: PostgreSQL cannot lock the nullable side of an outer join.
+        .options(lazyload(CampaignTarget.target))
         .with_for_update().execution_options(populate_existing=True)
     )
     slot = max(now, row.next_slot_at or now)
