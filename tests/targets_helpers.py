@@ -7,7 +7,6 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from campaign.extensions import db
 from campaign.organiser.models import Organisation
 from campaign.outbox.models import OutboxMessage
 from campaign.signatures import services as signatures
@@ -74,4 +73,3 @@ def letters_outbox(session) -> list[OutboxMessage]:
     ))
 
 
-__all__ = ["addressed", "confirmed_signer", "letters_outbox", "target_input", "LETTER", "db"]

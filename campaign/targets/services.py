@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, lazyload
 
 from campaign.campaigns.models import Campaign
 from campaign.exports.services import safe_cell
-from campaign.i18n import LANGUAGES, countries, country_name
+from campaign.extensions import db
+from campaign.i18n import LANGUAGES, countries, country_name, format_number
 from campaign.mail.compose import compose
 from campaign.organiser import audit
 from campaign.organiser.access import Permission, require
@@ -32,14 +33,19 @@ from campaign.outbox.models import MessageState, OutboxMessage
 from campaign.outbox.services import enqueue_mail
 from campaign.privacy.keys import email_key, utcnow
 from campaign.signatures.emails import canonical_email
-from campaign.signatures.models import Signature, SignatureState
+from campaign.signatures.models import Signature, SignatureState, Visibility
 from campaign.targets.models import (
     CampaignTarget,
+    Delivery,
+    DeliveryState,
+    DemandOutcome,
     Letter,
     LetterState,
     LetterText,
+    Outcome,
     Target,
     TargetKind,
+    TargetResponse,
 )
 from campaign.urls import external_url
 
@@ -526,8 +532,6 @@ def letter_finished(message: OutboxMessage, session: Session) -> None:
 
 def has_letter_targets(campaign: Campaign) -> bool:
     """Whether signers of this campaign have anyone to write to (the thank-you page asks)."""
-    from campaign.extensions import db
-
     return db.session.scalar(
         sa.select(sa.func.count()).select_from(CampaignTarget).where(CampaignTarget.campaign_id == campaign.id)
     ) > 0
@@ -542,8 +546,6 @@ def delivery_names(session: Session, campaign: Campaign) -> list[Signature]:
     """Confirmed signers who chose to be shown by their full name: they made their
     name public on the campaign page, so delivering it adds no one new who knows.
     Everyone else is in the count only."""
-    from campaign.signatures.models import Visibility
-
     return list(session.scalars(
         sa.select(Signature).where(Signature.campaign_id == campaign.id, Signature.state == SignatureState.verified,
                                    Signature.visibility == Visibility.full_name)
@@ -563,8 +565,6 @@ def signatories_csv(signatures: list[Signature], lang: str) -> str:
 
 
 def _delivery_version(campaign: Campaign, lang: str, verified_n: int, named_n: int, with_names: bool) -> dict:
-    from campaign.i18n import format_number
-
     text = campaign.text(lang)
     verified = format_number(verified_n, campaign.digits.value, lang)
     named = format_number(named_n, campaign.digits.value, lang)
@@ -597,8 +597,6 @@ def deliver_campaign(session: Session, actor: Organiser | None, campaign: Campai
     _authorise(actor, Permission.edit_campaigns, campaign.organisation_id)
     if with_names:
         _authorise(actor, Permission.export_signers, campaign.organisation_id)
-    from campaign.i18n import LANGUAGES as languages
-    from campaign.targets.models import Delivery
 
     chosen = {ct.target_id: ct.target for ct in campaign_targets(session, campaign)}
     named = delivery_names(session, campaign) if with_names else []
@@ -609,7 +607,7 @@ def deliver_campaign(session: Session, actor: Organiser | None, campaign: Campai
         target = chosen.get(target_id)
         if target is None or not target.email:
             continue
-        langs = [target.language] if target.language else list(languages)
+        langs = [target.language] if target.language else list(LANGUAGES)
         names_for_target = [] if target.never_send_names else named
         include = with_names and not target.never_send_names
         versions = [_delivery_version(campaign, lang, verified, len(names_for_target), include) for lang in langs]
@@ -636,7 +634,6 @@ def deliver_campaign(session: Session, actor: Organiser | None, campaign: Campai
 
 
 def deliveries_of(session: Session, campaign: Campaign, *, sent_only: bool = False) -> list:
-    from campaign.targets.models import Delivery, DeliveryState
 
     query = sa.select(Delivery).where(Delivery.campaign_id == campaign.id)
     if sent_only:
@@ -646,7 +643,6 @@ def deliveries_of(session: Session, campaign: Campaign, *, sent_only: bool = Fal
 
 def mark_bounced(session: Session, actor: Organiser | None, delivery) -> None:
     """An organiser saw the delivery bounce back (the bounce reached their mailbox)."""
-    from campaign.targets.models import DeliveryState
 
     campaign = session.get(Campaign, delivery.campaign_id)
     _authorise(actor, Permission.edit_campaigns, campaign.organisation_id)
@@ -661,7 +657,6 @@ def delivery_finished(message: OutboxMessage, session: Session) -> None:
     bounce; any other give-up a failure."""
     if message.template != DELIVERY_TEMPLATE:
         return
-    from campaign.targets.models import Delivery, DeliveryState
 
     delivery = session.scalar(sa.select(Delivery).where(Delivery.outbox_message_id == message.id))
     if delivery is None or delivery.state != DeliveryState.queued:
@@ -681,7 +676,6 @@ def record_response(session: Session, actor: Organiser | None, campaign: Campaig
                     received_on: dt.date, texts: dict[str, str], url: str | None, demands: list[int]):
     """Record a target's answer: its text in each language and/or a link to it, and
     the demands it addresses. Raises Refused when something is missing or foreign."""
-    from campaign.targets.models import TargetResponse
 
     _authorise(actor, Permission.edit_campaigns, campaign.organisation_id)
     problems = []
@@ -709,7 +703,6 @@ def record_response(session: Session, actor: Organiser | None, campaign: Campaig
 
 
 def responses_of(session: Session, campaign: Campaign) -> list:
-    from campaign.targets.models import TargetResponse
 
     return list(session.scalars(
         sa.select(TargetResponse).where(TargetResponse.campaign_id == campaign.id)
@@ -721,7 +714,6 @@ def set_outcome(session: Session, actor: Organiser | None, campaign: Campaign, p
                 outcome: str | None, decided_on: dt.date | None) -> None:
     """Mark demand number ``position`` met, partly met or not met (with the date),
     or clear it."""
-    from campaign.targets.models import DemandOutcome, Outcome
 
     _authorise(actor, Permission.edit_campaigns, campaign.organisation_id)
     if position not in {d.position for d in campaign.demands}:
@@ -741,7 +733,6 @@ def set_outcome(session: Session, actor: Organiser | None, campaign: Campaign, p
 
 def outcomes_of(session: Session, campaign: Campaign) -> dict[int, object]:
     """Outcomes by demand number."""
-    from campaign.targets.models import DemandOutcome
 
     return {row.position: row for row in session.scalars(sa.select(DemandOutcome).where(
         DemandOutcome.campaign_id == campaign.id))}
