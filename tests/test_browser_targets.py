@@ -141,3 +141,44 @@ def test_writing_to_targets_in_arabic_on_a_phone(make_page, live_server, address
 def test_writing_to_targets_in_english(page, live_server, addressed):
     campaign, _ = addressed
     write_after_confirming(page, live_server, campaign.slug, "en", phone=False)
+
+
+@pytest.mark.parametrize("lang", ["ar", "en"])
+def test_an_owner_builds_the_directory_and_addresses_a_campaign(make_page, live_server, make_organiser,
+                                                                 make_campaign, session, lang):
+    from tests.browser_helpers import log_in
+
+    app = live_server.app
+    owner = make_organiser("owner")
+    campaign = make_campaign(organisation_id=owner.memberships[0].organisation_id)
+    campaign_id = campaign.id
+    page = make_page(**PHONE)
+    log_in(page, owner, lang)
+    page.get_by_role("link", name=t(app, lang, "Targets"), exact=True).click()
+    page.get_by_role("link", name=t(app, lang, "Add a target")).click()
+    assert_language(page, lang)
+    assert_controls_labelled(page)
+    assert_no_horizontal_scroll(page)
+    page.fill("#code", "icrc")
+    page.select_option("#kind", "ngo")
+    page.fill("#name_ar", "اللجنة الدولية للصليب الأحمر")
+    page.fill("#name_en", "International Committee of the Red Cross")
+    page.fill("#email", "detention-desk@icrc.example.org")
+    page.fill("#x_handle", "@fake_icrc")
+    page.get_by_role("button", name=t(app, lang, "Save"), exact=True).click()
+    expect(page.locator(".targets-table bdi")).to_have_text(
+        "اللجنة الدولية للصليب الأحمر" if lang == "ar" else "International Committee of the Red Cross")
+
+    page.goto(f"/{lang}/manage/campaigns/{campaign_id}/targets")
+    assert_language(page, lang)
+    assert_controls_labelled(page)
+    page.locator("input[name=target]").check()
+    page.get_by_role("button", name=t(app, lang, "Save targets")).click()
+    page.fill(f"#{lang}_subject", "Subject {target}")
+    page.fill("#ar_subject", "موضوع")
+    page.fill("#ar_body", "إلى {target}\n{name}")
+    page.fill("#en_subject", "Subject")
+    page.fill("#en_body", "To {target}\n{name}")
+    page.get_by_role("button", name=t(app, lang, "Save the letter")).click()
+    expect(page.locator(".flash")).to_have_text(t(app, lang, "Letter saved."))
+    assert_no_horizontal_scroll(page)
