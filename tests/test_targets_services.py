@@ -237,3 +237,19 @@ def test_a_signer_pass_names_only_a_confirmed_signature_of_that_campaign(app, se
     assert services.signature_from_pass(session, token + "x", campaign) is None
     app.config["LETTER_PASS_MINUTES"] = -1
     assert services.signature_from_pass(session, token, campaign) is None
+
+
+def test_invalidating_a_signature_cancels_its_queued_letters(session, addressed, make_organiser):
+    from campaign.moderation import services as moderation
+    from campaign.moderation.services import InvalidationReason
+
+    campaign, (first, _) = addressed
+    moderator = make_organiser("editor")
+    moderator.memberships[0].organisation_id = campaign.organisation_id
+    signer = confirmed_signer(session, campaign, "bot@mail.example")
+    services.send_letters(session, signer, [first.id], locale="en", with_name=False, reply_to=None)
+    session.commit()
+    moderation.invalidate(session, moderator, signer, list(InvalidationReason)[0])
+    session.commit()
+    assert [m.state for m in letters_outbox(session)] == [MessageState.dead]
+    assert session.scalars(sa.select(Letter)).one().state == LetterState.cancelled

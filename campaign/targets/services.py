@@ -523,7 +523,7 @@ def letter_finished(message: OutboxMessage, session: Session) -> None:
         return
     if message.state == MessageState.sent:
         letter.state, letter.sent_at = LetterState.sent, message.sent_at
-    elif message.last_error in ("withdrawn", "erased", "anonymised"):
+    elif message.last_error in ("withdrawn", "erased", "anonymised", "invalidated"):
         letter.state = LetterState.cancelled
     else:
         letter.state = LetterState.failed
