@@ -11,17 +11,19 @@ from campaign.extensions import db
 from campaign.jobs import run_due_jobs
 from campaign.mail.backends import backend_for
 from campaign.outbox.services import deliver_due
+from campaign.social.backends import backend_for as social_backend_for
 
 
 def run_worker(app: Flask, *, once: bool = False, stop=lambda: False) -> int:
     """Deliver due messages until stopped (or, with ``once``, until none are due)."""
     mail = backend_for(app)
+    social = social_backend_for(app)
     total = 0
     last_run: dict[str, float] = {}  # every job is due at start
     while not stop():
         # With ``once``, every job runs on each pass, as an operator draining by hand expects.
         run_due_jobs(app, db.session, last_run, now=time.monotonic(), everything=once)
-        attempted = deliver_due(app, db.session, mail)
+        attempted = deliver_due(app, db.session, mail, social=social)
         total += attempted
         if once and attempted == 0:
             break

@@ -30,8 +30,10 @@ def enqueue_mail(
     template: str,
     signature_id: int | None = None,
     idempotency_key: str | None = None,
+    not_before: dt.datetime | None = None,
 ) -> OutboxMessage:
-    """Queue a rendered e-mail in the caller's transaction."""
+    """Queue a rendered e-mail in the caller's transaction; ``not_before`` holds it
+    back until then (letters to targets are spread out in time)."""
     row = OutboxMessage(
         kind=MessageKind.mail,
         state=MessageState.queued,
@@ -39,10 +41,26 @@ def enqueue_mail(
         template=template,
         signature_id=signature_id,
         idempotency_key=idempotency_key,
-        next_attempt_at=utcnow(),
+        next_attempt_at=not_before or utcnow(),
     )
     session.add(row)
     session.flush()
+    return row
+
+
+def enqueue_post(session: Session, post: dict, *, template: str, idempotency_key: str) -> OutboxMessage | None:
+    """Queue a social post in the caller's transaction, once: a second post with the
+    same key is refused by the unique constraint and None is returned."""
+    from sqlalchemy.exc import IntegrityError
+
+    row = OutboxMessage(kind=MessageKind.post, state=MessageState.queued, payload=post, template=template,
+                        idempotency_key=idempotency_key, next_attempt_at=utcnow())
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None
     return row
 
 
@@ -82,9 +100,9 @@ def _claim_next(session: Session) -> OutboxMessage | None:
     )
 
 
-def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 100) -> int:
-    """Deliver up to ``limit`` due messages, committing after each. Returns how many
-    were attempted."""
+def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 100, social=None) -> int:
+    """Deliver up to ``limit`` due messages (mail through ``mail``, posts through
+    ``social``), committing after each. Returns how many were attempted."""
     attempted = 0
     while attempted < limit:
         message = _claim_next(session)
@@ -94,9 +112,12 @@ def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 10
         attempted += 1
         message.attempts += 1
         try:
-            if message.kind != MessageKind.mail:
+            if message.kind == MessageKind.post and social is not None:
+                social.post(message.payload)
+            elif message.kind != MessageKind.mail:
                 raise PermanentFailure(f"no deliverer for {message.kind.value}")
-            mail.send(message.payload)
+            else:
+                mail.send(message.payload)
         except TemporaryFailure as exc:
             message.last_error = str(exc)[:500]
             if message.attempts >= app.config["OUTBOX_MAX_ATTEMPTS"]:

@@ -323,8 +323,9 @@ def withdraw(session: Session, token: str) -> Signature:
     # Only the keyed hash of the address stays, so the same person can sign again.
     move(session, signature, SignatureState.withdrawn, withdrawn_at=utcnow(),
          **Signature.personal_data_cleared(keep=frozenset({"email_key"})))
-    # An update still waiting in the outbox must not reach someone who just withdrew.
-    cancel_queued(session, [signature.id], reason="withdrawn", templates=["update"])
+    # An update still waiting in the outbox must not reach someone who just withdrew,
+    # nor a letter of theirs reach a target.
+    cancel_queued(session, [signature.id], reason="withdrawn", templates=["update", "target_letter"])
     return signature
 
 
