@@ -201,6 +201,9 @@ def test_owner_journey_from_draft_to_update(page, make_page, live_server, make_o
     expect(page.locator(".notice")).to_have_count(0)
     page.get_by_role("link", name=t(app, lang, "Overview"), exact=True).click()
     page.get_by_role("button", name=t(app, lang, "Publish"), exact=True).click()
+    # Publishing asks once more, showing what goes live in both languages.
+    expect(page.get_by_role("heading", level=3)).to_have_text([CAMPAIGN[code]["title"] for code in ("ar", "en")])
+    page.get_by_role("button", name=t(app, lang, "Yes, publish it now"), exact=True).click()
     expect(flash(page)).to_have_text(t(app, lang, "Published: the campaign is now public and accepts signatures."))
 
     # The public page in both languages: texts, Markdown, the numbered demands.

@@ -21,6 +21,7 @@ REFERRAL_CODES: dict[str, str] = {
     "facebook": "fb",
     "email": "em",
     "copy": "copy",
+    "share": "sh",  # the browser's own share sheet (navigator.share)
 }
 CHANNEL_BY_REFERRAL: dict[str, str] = {code: channel for channel, code in REFERRAL_CODES.items()}
 
@@ -34,6 +35,7 @@ def channel_label(channel: str) -> str:
         "facebook": _l("Facebook"),
         "email": _l("E-mail"),
         "copy": _l("Copied link"),
+        "share": _l("Phone's share menu"),
     }
     return str(labels.get(channel, channel))
 

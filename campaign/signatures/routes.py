@@ -5,13 +5,13 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound
 
-from campaign.amplify.share import REFERRAL_CODES, campaign_link, share_links
+from campaign.amplify.share import REFERRAL_CODES, campaign_link, share_links, share_message
 from campaign.campaigns import page
 from campaign.campaigns.models import Campaign
 from campaign.campaigns.page import public_campaign_or_404
 from campaign.extensions import db, limiter
 from campaign.i18n import current_language
-from campaign.privacy.keys import client_ip_key
+from campaign.privacy.keys import client_ip_key, utcnow
 from campaign.signatures import services
 from campaign.signatures.forms import ConfirmForm, ResendForm, SignForm
 from campaign.signatures.models import Visibility
@@ -31,7 +31,8 @@ def sign_section(campaign: Campaign, lang: str, preview: bool) -> dict:
 
 
 def recent_signers_section(campaign: Campaign, lang: str, preview: bool) -> dict:
-    return {"signers": recent_public_signers(db.session, campaign)}
+    # "5 minutes ago" is measured from now: the time a signer confirmed is UTC.
+    return {"signers": recent_public_signers(db.session, campaign), "now": utcnow()}
 
 
 def countries_section(campaign: Campaign, lang: str, preview: bool) -> dict:
@@ -141,7 +142,7 @@ def confirm(token: str):
     # The details are shown so that nobody can confirm, unseen, what someone else
     # typed with their address (signing again replaces an unconfirmed signature).
     return render_template("signatures/confirm.html", campaign=signature.campaign, signature=signature,
-                           form=ConfirmForm(), token=token)
+                           public_name=services.public_name(signature), form=ConfirmForm(), token=token)
 
 
 @bp.post("/confirm/<token>")
@@ -166,6 +167,9 @@ def thanks(slug: str):
         campaign=campaign,
         share_links=share_links(campaign, lang),
         share_url=campaign_link(campaign, lang, REFERRAL_CODES["copy"]),
+        share_sheet_url=campaign_link(campaign, lang, REFERRAL_CODES["share"]),
+        share_message=share_message(campaign, lang),
+        campaign_url=campaign_link(campaign, lang),
     )
 
 
