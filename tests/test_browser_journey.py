@@ -86,6 +86,14 @@ def tn(app, lang: str, singular: str, plural: str, n: int, **values) -> str:
         return ngettext(singular, plural, n, **values)
 
 
+def value_title_in(app, lang: str, visibility) -> str:
+    """A visibility as a value ("Full name and country"), as the export writes it."""
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale(lang):
+        return visibility.value_title
+
+
 def title_in(app, lang: str, member) -> str:
     """An enum member's translated title (a visibility, a reason) in ``lang``."""
     from flask_babel import force_locale
@@ -321,7 +329,7 @@ def test_owner_journey_from_draft_to_update(page, make_page, live_server, make_o
         name, email, comment = expected[key]
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", row[0])
         assert row[1:] == [signer.country, country_name(signer.country, lang), name,
-                           title_in(app, lang, signer.visibility), email, signer.lang, comment]
+                           value_title_in(app, lang, signer.visibility), email, signer.lang, comment]
     assert BURST_DOMAIN not in raw.decode("utf-8-sig")
 
     # The audit log lists the export (and the bulk invalidation).
