@@ -139,6 +139,16 @@ def test_no_arabic_word_is_broken_inside_a_table_cell(make_live_server, make_pag
         page.goto(f"/ar/manage/campaigns/{campaign.id}/{path}")
         assert page.evaluate(BROKEN_WORDS_IN_CELLS) == [], page.url
         assert_no_horizontal_scroll(page)
+    # The dashboard's charts keep their drawn size on a phone (in a box that scrolls
+    # sideways), so their labels stay readable instead of shrinking to about 6 px.
+    label_sizes = page.evaluate("""() => [...document.querySelectorAll("svg.chart")].map((svg) => {
+        const text = svg.querySelector("text");
+        return parseFloat(getComputedStyle(text).fontSize) * svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    })""")
+    assert label_sizes and min(label_sizes) >= 11, label_sizes
+    # The tables come first on a phone.
+    assert page.locator(".chart-pair").first.evaluate(
+        "pair => pair.querySelector('table').getBoundingClientRect().top < pair.querySelector('.chart-box').getBoundingClientRect().top")
     page.goto("/ar/manage/")
     assert page.evaluate(BROKEN_WORDS_IN_CELLS) == []
     assert_no_horizontal_scroll(page)
