@@ -125,3 +125,17 @@ def test_every_plural_has_the_six_arabic_forms():
     short = [m.id[0] for m in catalogue if m.id and m.pluralizable
              and (len(m.string) != 6 or not all(s.strip() for s in m.string))]
     assert not short, short
+
+
+def test_confirmation_e_mail_follows_the_same_rule(app, make_campaign):
+    from campaign.signatures.services import _compose_mail
+
+    campaign = make_campaign(digits=Digits.arab)
+    hours = app.config["VERIFY_TOKEN_HOURS"]
+    with app.test_request_context():
+        arabic = _compose_mail(campaign, "confirm", to="a@example.org", locale="ar", verify_token="v",
+                               withdraw_token="w")
+        english = _compose_mail(campaign, "confirm", to="a@example.org", locale="en", verify_token="v",
+                                withdraw_token="w")
+    assert format_number(hours, "arab", "ar") in arabic["text"]
+    assert f"{hours} hours" in english["text"] and not ARABIC_INDIC.search(english["text"])
