@@ -10,9 +10,9 @@ from campaign.organiser import services
 bp = Blueprint("organiser", __name__, url_prefix="/<lang_code>")
 
 
-@bp.get("/org/<key>")
-def organisation(key: str):
-    organisation = services.public_organisation(db.session, key)
+@bp.get("/org/<slug>")
+def organisation(slug: str):
+    organisation = services.public_organisation(db.session, slug)
     if organisation is None:
         abort(404)
     campaigns = [c for c in campaign_services.public_campaigns(db.session) if c.organisation_id == organisation.id]
