@@ -17,6 +17,10 @@ else:
     INSTANCE_PATH = str(ROOT / "instance")
 
 
+# What bin/serve and `flask run` listen on unless told otherwise.
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
+
+
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value not in (None, "") else default
@@ -32,7 +36,7 @@ def _bool(name: str, default: bool = False) -> bool:
 def from_environment(instance_path: str) -> dict:
     """Build the config dict from environment variables, with safe embedded defaults."""
     redis_url = os.environ.get("REDIS_URL") or None
-    public_url = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+    public_url = os.environ.get("PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/")
     return {
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
         # DATA_KEY keys the e-mail hashes used to find duplicates; it must outlive every

@@ -15,7 +15,7 @@ from campaign.campaigns import services
 from campaign.campaigns.models import CampaignKind, CampaignState, Digits
 from campaign.campaigns.services import DemandInput
 from campaign.extensions import db
-from campaign.organiser.models import Organisation
+from campaign.organiser.models import Organisation, OrganisationText
 from campaign.privacy.keys import utcnow
 from campaign.targets.demo import load_demo_targets
 
@@ -187,6 +187,41 @@ PETITION = {
 
 DEMO_CAMPAIGNS = [APPEAL, STATEMENT, PETITION]
 
+# The demo organisation's public page (/<lang>/org/sawt) speaks for us: who runs
+# these demo campaigns and what happens to a signer's details.
+DEMO_PROFILE = {
+    "slug": "sawt",
+    "contact_email": "contact@sawt.localhost",
+    "texts": {
+        "ar": {
+            "name": "فريق «صوت»",
+            "description": (
+                "«صوت» منصة عرائض ونداءات للدفاع عن المعتقلين السياسيين وعائلاتهم، بالعربية والإنجليزية. "
+                "هذه الحملات تجريبية كتبها فريقنا ليرى الناس كيف تعمل المنصة؛ أسماء المنظمات والأشخاص فيها متخيَّلة."
+            ),
+            "privacy": (
+                "لا يرى اسمك وبريدك الإلكتروني إلا فريق الحملة. لا يُنشر عنك إلا ما تختاره عند التوقيع: "
+                "لا شيء، أو أحرفك الأولى، أو اسمك الكامل مع بلدك. يمكنك سحب توقيعك ومحو بياناتك في أي وقت، "
+                "وتُمحى البيانات الشخصية بعد انتهاء الحملة بمدة محددة."
+            ),
+        },
+        "en": {
+            "name": "The Sawt team",
+            "description": (
+                "Sawt is a petition and appeal platform for the rights of political detainees and their families, "
+                "in Arabic and English. These demo campaigns were written by our team to show how it works; the "
+                "organisations and people named in them are invented."
+            ),
+            "privacy": (
+                "Only the campaign's team sees your name and e-mail address. The public sees only what you choose "
+                "when you sign: nothing, your initials, or your full name and country. You can withdraw your "
+                "signature and erase your data at any time, and personal details are deleted a set time after the "
+                "campaign ends."
+            ),
+        },
+    },
+}
+
 
 def load_demo(session) -> list[str]:
     """Create or refresh the demo campaigns and publish them. Returns their slugs."""
@@ -242,6 +277,15 @@ def _demo_organisation(session) -> Organisation:
         organisation = Organisation(name=DEMO_ORGANISATION)
         session.add(organisation)
         session.flush()
+    organisation.slug = DEMO_PROFILE["slug"]
+    organisation.contact_email = DEMO_PROFILE["contact_email"]
+    for locale, values in DEMO_PROFILE["texts"].items():
+        text = organisation.text(locale)
+        if text is None:
+            text = OrganisationText(locale=locale)
+            organisation.texts.append(text)
+        text.name, text.description, text.privacy = values["name"], values["description"], values["privacy"]
+    session.flush()
     return organisation
 
 

@@ -21,7 +21,11 @@ SOURCE_LANGUAGE = "en"
 
 log = logging.getLogger(__name__)
 
-_ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+# With Arabic-Indic digits go the Arabic thousands and decimal separators (٬ ٫):
+# "٥,٠٠٠" mixes two scripts; the comma is also the Arabic list separator's twin.
+_ARABIC_INDIC = str.maketrans("0123456789,.", "٠١٢٣٤٥٦٧٨٩٬٫")
+# Languages whose pages may show Arabic-Indic digits when a campaign asks for them.
+_ARABIC_INDIC_LANGUAGES = {"ar"}
 
 
 def select_locale() -> str:
@@ -52,13 +56,38 @@ def language_name(lang: str) -> str:
     return Locale.parse(lang).get_display_name(lang)
 
 
-def format_number(value: int | float | None, digits: str = "latn", lang: str | None = None) -> str:
-    """Group digits per locale; ``digits='arab'`` gives Arabic-Indic digits (a
-    per-campaign choice: Babel never converts digits itself)."""
-    text = format_decimal(value or 0, locale=lang or current_language())
-    if digits == "arab":
-        text = text.translate(_ARABIC_INDIC)
-    return text
+def uses_arabic_indic(digits: object = "latn", lang: str | None = None) -> bool:
+    """The one rule for digits: Arabic-Indic only on an Arabic page *and* where the
+    campaign asks for them (``digits`` is ``'arab'``, a ``Digits`` or a campaign).
+    English pages always show 0-9; pages about no campaign (home, lists) too, so
+    cards side by side never mix "0" and "٠"."""
+    digits = getattr(digits, "digits", digits)
+    return getattr(digits, "value", digits) == "arab" and (lang or current_language()) in _ARABIC_INDIC_LANGUAGES
+
+
+def localise_digits(text: str, digits: object = "latn", lang: str | None = None) -> str:
+    """Text already formatted by Babel (a number, a percentage, a date) with the
+    page's digits: Babel never converts digits itself."""
+    return text.translate(_ARABIC_INDIC) if uses_arabic_indic(digits, lang) else text
+
+
+def language_name_here(lang: str) -> str:
+    """A language's name in the page's language, for sentences: "in English",
+    "بالإنجليزية" (not "باللغة English")."""
+    return _display_name(lang, current_language())
+
+
+@cache
+def _display_name(lang: str, in_lang: str) -> str:
+    return Locale.parse(lang).get_display_name(in_lang)
+
+
+def format_number(value: int | float | None, digits: object = "latn", lang: str | None = None) -> str:
+    """A number grouped per locale, with the digits ``localise_digits`` chooses.
+    In templates: ``{{ count|num(campaign.digits.value) }}``. Used by the page, the
+    e-mails, the export and the charts alike."""
+    lang = lang or current_language()
+    return localise_digits(format_decimal(value or 0, locale=lang), digits, lang)
 
 
 def normalise_digits(text: str) -> str:
@@ -88,6 +117,28 @@ def url_in_language(lang: str) -> str:
         if key not in args and key != "endpoint" and not key.startswith("_")
     }
     return url_for(endpoint, **args, **query)
+
+
+# Open Graph names locales language_TERRITORY; these are the ones its readers use.
+_OG_LOCALES = {"ar": "ar_AR", "en": "en_GB"}
+
+
+def og_locale(lang: str) -> str:
+    return _OG_LOCALES.get(lang, lang)
+
+
+def public_page_url(lang: str | None = None) -> str | None:
+    """The current page's address on PUBLIC_URL, in ``lang``, without its query
+    (a share's ?ref=…): what a link preview names as the page. None for pages that
+    have no public address of their own (errors, form posts, links with a token)."""
+    from campaign.urls import external_url
+
+    endpoint = request.endpoint
+    args = dict(request.view_args or {})
+    if (not endpoint or request.method != "GET" or "token" in args
+            or "lang_code" not in _endpoint_arguments(endpoint)):
+        return None
+    return external_url(endpoint, **args, lang_code=lang or current_language())
 
 
 def _endpoint_arguments(endpoint: str) -> set[str]:
@@ -160,10 +211,14 @@ def init_app(app: Flask) -> None:
             "lang": lang,
             "text_direction": text_direction,
             "language_name": language_name,
+            "language_name_here": language_name_here,
             "url_in_language": url_in_language,
+            "og_locale": og_locale,
+            "public_page_url": public_page_url,
         }
 
     app.jinja_env.filters["num"] = format_number
+    app.jinja_env.filters["digits"] = localise_digits
     app.jinja_env.filters["country"] = country_name
 
 

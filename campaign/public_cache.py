@@ -35,8 +35,8 @@ def public(view: Callable):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         response = make_response(view(*args, **kwargs))
-        if response.status_code != 200:
-            return response
+        if response.status_code != 200 or "Cache-Control" in response.headers:
+            return response  # an error, or a view that said otherwise (a personal page)
         cache_headers(response)
         if not response.get_etag()[0]:
             response.set_etag(hashlib.blake2b(response.get_data(), digest_size=12).hexdigest())

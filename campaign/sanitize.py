@@ -56,3 +56,68 @@ def render_markdown(text: str) -> str:
     """Markdown (raw HTML disabled, images off, bare addresses linked) rendered, then
     sanitised."""
     return sanitize_html(_markdown.render(text or ""))
+
+
+def markdown_to_text(text: str) -> str:
+    """Organiser-written Markdown as plain text, for the text part of an e-mail:
+    no ``**`` or ``[…](…)`` left; a link keeps its address in brackets, a list
+    item its bullet or number, paragraphs a blank line between them."""
+    lines: list[str] = []
+    current: list[str] = []
+    lists: list[list] = []  # per open list: [ordered, next number]
+    quote = 0
+
+    def flush() -> None:
+        if current:
+            prefix = "> " * quote
+            lines.append(prefix + "".join(current).strip())
+            current.clear()
+
+    for token in _markdown.parse(text or ""):
+        kind = token.type
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            lists.append([kind == "ordered_list_open", int(token.attrGet("start") or 1)])
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+            if not lists:
+                lines.append("")
+        elif kind == "list_item_open":
+            ordered, number = lists[-1]
+            current.append("  " * (len(lists) - 1) + (f"{number}. " if ordered else "• "))
+            lists[-1][1] += 1
+        elif kind == "blockquote_open":
+            quote += 1
+        elif kind == "blockquote_close":
+            quote -= 1
+        elif kind == "inline":
+            current.append(_inline_text(token.children or []))
+        elif kind in ("fence", "code_block"):
+            lines.append(token.content.rstrip("\n"))
+            lines.append("")
+        elif kind == "hr":
+            lines.extend(["* * *", ""])
+        elif kind in ("paragraph_close", "heading_close"):
+            flush()
+            if not lists:
+                lines.append("")
+    flush()
+    return "\n".join(lines).strip() + "\n"
+
+
+def _inline_text(children) -> str:
+    parts: list[str] = []
+    href = None
+    label_start = 0
+    for child in children:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append("\n")
+        elif child.type == "link_open":
+            href, label_start = child.attrGet("href"), len(parts)
+        elif child.type == "link_close" and href:
+            label = "".join(parts[label_start:])
+            if label != href:
+                parts.append(f" ({href})")
+            href = None
+    return "".join(parts)

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from babel import Locale
 import pyotp
 import pytest
 from playwright.sync_api import Page, expect
@@ -84,6 +85,14 @@ def tn(app, lang: str, singular: str, plural: str, n: int, **values) -> str:
 
     with app.test_request_context(), force_locale(lang):
         return ngettext(singular, plural, n, **values)
+
+
+def value_title_in(app, lang: str, visibility) -> str:
+    """A visibility as a value ("Full name and country"), as the export writes it."""
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale(lang):
+        return visibility.value_title
 
 
 def title_in(app, lang: str, member) -> str:
@@ -201,6 +210,9 @@ def test_owner_journey_from_draft_to_update(page, make_page, live_server, make_o
     expect(page.locator(".notice")).to_have_count(0)
     page.get_by_role("link", name=t(app, lang, "Overview"), exact=True).click()
     page.get_by_role("button", name=t(app, lang, "Publish"), exact=True).click()
+    # Publishing asks once more, showing what goes live in both languages.
+    expect(page.get_by_role("heading", level=3)).to_have_text([CAMPAIGN[code]["title"] for code in ("ar", "en")])
+    page.get_by_role("button", name=t(app, lang, "Yes, publish it now"), exact=True).click()
     expect(flash(page)).to_have_text(t(app, lang, "Published: the campaign is now public and accepts signatures."))
 
     # The public page in both languages: texts, Markdown, the numbered demands.
@@ -318,7 +330,7 @@ def test_owner_journey_from_draft_to_update(page, make_page, live_server, make_o
         name, email, comment = expected[key]
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", row[0])
         assert row[1:] == [signer.country, country_name(signer.country, lang), name,
-                           title_in(app, lang, signer.visibility), email, signer.lang, comment]
+                           value_title_in(app, lang, signer.visibility), email, signer.lang, comment]
     assert BURST_DOMAIN not in raw.decode("utf-8-sig")
 
     # The audit log lists the export (and the bulk invalidation).
@@ -356,7 +368,9 @@ def test_owner_journey_from_draft_to_update(page, make_page, live_server, make_o
     page.wait_for_url(re.compile(r"/send$"))
     per_language = "%(count)s in %(language)s, with the subject:"
     expect(page.locator("ul.update-recipients li")).to_have_text([
-        re.compile(re.escape(t(app, lang, per_language, count="1", language=language_name(code)))
+        # The language named in the page's language, inside the sentence ("بالإنجليزية").
+        re.compile(re.escape(t(app, lang, per_language, count="1",
+                               language=Locale.parse(code).get_display_name(lang)))
                    + r"\s*" + re.escape(UPDATE[code][0]))
         for code in ("ar", "en")
     ])
@@ -374,8 +388,11 @@ def test_owner_journey_from_draft_to_update(page, make_page, live_server, make_o
         message = mails[address]
         subject, body = UPDATE[code]
         assert message["Subject"] == subject
+        # The text part is text: the Markdown's ** are gone.
         text = body_text(message)
-        assert body in text and UPDATE[other_language(code)][1] not in text
+        plain = body.replace("**", "")
+        assert plain in text and "**" not in text
+        assert UPDATE[other_language(code)][1].replace("**", "") not in text
         unsubscribe = link_in(message, "/unsubscribe/")
         assert urlsplit(unsubscribe).path.startswith(f"/{code}/unsubscribe/")
         assert message["List-Unsubscribe"] == f"<{unsubscribe}>"

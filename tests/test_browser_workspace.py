@@ -30,6 +30,10 @@ PHONE_BROWSER = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (K
 
 
 def workspace_link(page: Page, name: str):
+    """A link of the workspace menu; on a phone the menu is folded: open it first."""
+    menu = page.locator("nav.workspace-nav details.workspace-menu")
+    if menu.locator("summary").is_visible() and menu.get_attribute("open") is None:
+        menu.locator("summary").click()
     return page.locator("nav.workspace-nav").get_by_role("link", name=name, exact=True)
 
 

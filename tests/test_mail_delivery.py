@@ -76,7 +76,8 @@ def make_due(session) -> None:
 
 def shown_count(client, lang: str, slug: str) -> str:
     html = client.get(f"/{lang}/c/{slug}").get_data(as_text=True)
-    return re.search(r'class="count-number">([^<]+)<', html).group(1)
+    # The count box carries the number (the text may say it in words, or "Be the first to sign").
+    return re.search(r'class="progress" data-count="(\d+)"', html).group(1)
 
 
 def links(text: str, kind: str) -> list[str]:

@@ -36,7 +36,7 @@ def test_campaign_and_thank_you_pages_show_the_panel_without_loading_anything_el
         assert 'class="share-panel"' in html
         assert "https://bsky.app/intent/compose?text=" in html
         assert 'class="qr-code"' in html
-        assert 'src="/static/js/share.js"' in html
+        assert re.search(r'src="/static/js/share-[0-9a-f]{32}\.js"', html)
         # Other hosts appear only in links a signer may click, never as something loaded.
         assert not re.search(r'(src|srcset|action)="https?://', html)
 

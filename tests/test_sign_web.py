@@ -630,7 +630,10 @@ def test_a_link_to_a_closed_campaign_says_so(web, session, slug, lang, deliver):
 # --- Withdrawing from the e-mail --------------------------------------------------------------------------
 
 def shown_count(client, lang: str, slug: str) -> str:
-    return Page(client.get(f"/{lang}/c/{slug}")).one(class_="count-number").text
+    # The count is written in words where Arabic says it so ("توقيع واحد مؤكَّد"),
+    # and a campaign without signatures says "Be the first to sign": the number is
+    # on the count box itself.
+    return Page(client.get(f"/{lang}/c/{slug}")).one(class_="progress").attrs["data-count"]
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -90,6 +90,7 @@ def test_confirm_page_shows_what_is_being_confirmed(client, session, make_campai
         for text in ("ما الذي تؤكّده", "لبنان", "نعم", "وقّع من جديد بالبيانات الصحيحة"):
             assert text in page
     else:
-        for text in ("What you are confirming", "Lebanon", "Show my full name and country", "Yes",
+        # What the public will see, as a value ("Full name and country"), not the form's instruction.
+        for text in ("What you are confirming", "Lebanon", "Full name and country", "Yes",
                      "sign again with the right details"):
             assert text in page

@@ -195,6 +195,23 @@ def preview(campaign_id: int):
 
 # --- state changes ---
 
+@bp.get("/<int:campaign_id>/publish")
+@login_required
+def publish_confirm(campaign_id: int):
+    """Before anything goes live: what the public will see, in every language."""
+    campaign = campaign_for(campaign_id, Permission.edit_campaigns)
+    if campaign.state != CampaignState.draft:
+        return _to_workspace(campaign)
+    missing = services.missing_for_publish(campaign)
+    if missing:
+        return _render_workspace(campaign, refused=missing, status=422)
+    return render_template(
+        "campaigns/manage/publish.html",
+        campaign=campaign,
+        links={code: campaign_link(campaign, code) for code in LANGUAGES},
+    )
+
+
 @bp.post("/<int:campaign_id>/publish")
 @login_required
 def publish(campaign_id: int):

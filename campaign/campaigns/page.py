@@ -6,6 +6,8 @@ targets, share panel — with ``register_section`` from its ``init_app``, withou
 importing another feature's views. A section is a template and a function that
 gives it its data; the page puts it in a slot, ordered by ``order``:
 
+- ``byline``: under the title, after who runs the campaign and since when
+  (for the targets feature: to whom the campaign is addressed);
 - ``header``: under the summary (the count, "Sign now");
 - ``main``: after the text and demands;
 - ``aside``: beside the text on wide screens, after it on phones (the sign form).
@@ -34,7 +36,7 @@ from campaign.public_cache import rendered
 # placeholder, and every answer fills it in for its own request.
 REFERRAL_SLOT = "__sawt_referral__"
 
-SLOTS = ("header", "main", "aside")
+SLOTS = ("byline", "header", "main", "aside")
 _SECTIONS = "sawt.page_sections"
 _VIEW_LISTENERS = "sawt.page_view_listeners"
 

@@ -12,13 +12,12 @@ from campaign.amplify.share import channel_label
 from campaign.dashboard import charts, services
 from campaign.dashboard.charts import Series
 from campaign.extensions import db
-from campaign.i18n import country_name, current_language, format_number, text_direction
+from campaign.i18n import country_name, current_language, format_number, localise_digits, text_direction
 from campaign.organiser.access import Permission
 from campaign.organiser.auth import campaign_for, login_required
 
 bp = Blueprint("manage_dashboard", __name__, url_prefix="/<lang_code>/manage/campaigns")
 
-_ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 TOP_COUNTRIES = 10
 
 
@@ -30,7 +29,7 @@ class Numbers:
         self.lang, self.digits = lang, digits
 
     def _digits(self, text: str) -> str:
-        return text.translate(_ARABIC_INDIC) if self.digits == "arab" else text
+        return localise_digits(text, self.digits, self.lang)
 
     def num(self, value: int) -> str:
         return format_number(value, self.digits, self.lang)

@@ -93,7 +93,7 @@ def _labels(lang: str) -> _Labels:
     with force_locale(lang):
         header = [_("Confirmed at (UTC)"), _("Country code"), _("Country"), _("Name"), _("Shown publicly as"),
                   _("E-mail (opted in to updates)"), _("Language"), _("Comment")]
-        visibility = {v.value: str(v.title) for v in Visibility}
+        visibility = {v.value: v.value_title for v in Visibility}
         sheet = _("Signatures")
     return _Labels(header, visibility, dict(Locale.parse(lang).territories), sheet[:31], text_direction(lang))
 

@@ -5,7 +5,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from campaign.organiser import cli, manage
+    from campaign.organiser import cli, manage, routes
 
     app.register_blueprint(manage.bp)
+    app.register_blueprint(routes.bp)
     cli.init_app(app)

@@ -21,6 +21,7 @@ class Permission(str, enum.Enum):
     export_signers = "export_signers"      # personal data leaves the site
     send_updates = "send_updates"          # mail every opted-in signer
     manage_team = "manage_team"            # invite, change roles, remove
+    edit_organisation = "edit_organisation"  # the public organisation page
     read_audit = "read_audit"
     manage_retention = "manage_retention"  # archive, anonymise, erase
 

@@ -1,11 +1,14 @@
 """`flask users …`: make organiser accounts from the command line."""
 from __future__ import annotations
 
+import os
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
+from campaign.config import DEFAULT_PUBLIC_URL
 from campaign.extensions import db
 from campaign.i18n import LANGUAGES
 from campaign.organiser import services
@@ -43,6 +46,12 @@ def create_command(email: str, organisation: str | None, role: str, lang: str | 
     else:
         click.echo(f"Created {role} {organiser.email}" + (f" in {organisation.strip()}" if role != "admin" else ""))
     hours = current_app.config["SETUP_LINK_HOURS"]
+    if not os.environ.get("PUBLIC_URL") and current_app.config["PUBLIC_URL"] == DEFAULT_PUBLIC_URL:
+        # `PORT=8000 bin/serve` sets PUBLIC_URL for the server only: this command, run
+        # in another terminal, would otherwise print the default port without a word.
+        click.echo(f"Note: PUBLIC_URL is not set, so the link uses {current_app.config['PUBLIC_URL']}. "
+                   "Run this command with PUBLIC_URL set to the address people open "
+                   "(e.g. PUBLIC_URL=http://127.0.0.1:8000 flask users create …).", err=True)
     click.echo(f"Setup link (works once, for {hours} hours):")
     click.echo(services.setup_url(token, lang or organiser.locale))
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from campaign.i18n import LANGUAGES, language_name
 from campaign.organiser.models import Role
@@ -159,3 +159,46 @@ class RoleForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
+
+
+def _optional_url(form, field):
+    if field.data and not field.data.startswith(("https://", "http://")):
+        raise ValidationError(_l("Please give the whole address, starting with https://."))
+
+
+class OrganisationProfileForm(FlaskForm):
+    """The public organisation page: an address, a contact, and per language the
+    name, a description and the privacy commitment (fields ``name_ar``, ``name_en``…)."""
+
+    slug = StringField(
+        _l("Web address"),
+        description=_l("The end of the page's link: lowercase Latin letters, digits and hyphens, such as rights-watch."),
+        validators=[
+            Length(max=80, message=_l("Please use at most %(max)d characters.")),
+            Regexp(r"^$|^[a-z0-9]+(?:-[a-z0-9]+)*$",
+                   message=_l("Use only lowercase Latin letters, digits and single hyphens between them.")),
+        ],
+        filters=[lambda v: v.strip().lower() if isinstance(v, str) else v],
+    )
+    contact_email = EmailField(_l("Public contact e-mail address"), validators=[_valid_email], filters=_TEXT)
+    website = StringField(_l("Website"), validators=[Length(max=300), _optional_url], filters=_TEXT)
+
+    def texts(self) -> dict:
+        from campaign.organiser.services import ProfileText
+
+        return {
+            lang: ProfileText(self[f"name_{lang}"].data or "", self[f"description_{lang}"].data or "",
+                              self[f"privacy_{lang}"].data or "")
+            for lang in LANGUAGES
+        }
+
+
+for _lang in LANGUAGES:
+    setattr(OrganisationProfileForm, f"name_{_lang}",
+            StringField(_l("Name"), validators=[Length(max=200)], filters=_TEXT))
+    setattr(OrganisationProfileForm, f"description_{_lang}",
+            TextAreaField(_l("Who you are"), validators=[Length(max=2000)],
+                          description=_l("Two or three sentences: what the organisation does and since when.")))
+    setattr(OrganisationProfileForm, f"privacy_{_lang}",
+            TextAreaField(_l("What you do with signers' details"), validators=[Length(max=2000)],
+                          description=_l("Your commitment in plain words: who sees the names, what is published, when the details are deleted.")))

@@ -30,6 +30,7 @@ from campaign.organiser.forms import (
     CodeForm,
     InviteForm,
     LoginForm,
+    OrganisationProfileForm,
     PasswordForm,
     RoleForm,
     SetupForm,
@@ -55,7 +56,17 @@ def no_store_for_manage(response):
 @bp.app_context_processor
 def workspace_helpers():
     return {"current_organiser": current_organiser, "Permission": access.Permission, "can": _can,
-            "can_anywhere": _can_anywhere}
+            "can_anywhere": _can_anywhere, "editable_organisations": _editable_organisations}
+
+
+def _editable_organisations() -> list[Organisation]:
+    """The organisations whose public page the organiser may edit (their own
+    memberships: a site admin's menu does not list every organisation)."""
+    organiser = current_organiser()
+    if organiser is None:
+        return []
+    return [m.organisation for m in organiser.memberships
+            if access.allowed(organiser, access.Permission.edit_organisation, m.organisation_id)]
 
 
 def _can(permission: access.Permission, campaign=None, organisation_id=None) -> bool:
@@ -412,6 +423,42 @@ def account():
         needs_two_factor=access.needs_two_factor(organiser),
         action_form=ActionForm(formdata=None),
     ), status
+
+
+# --- The public organisation page ------------------------------------------------------------------
+
+def _profile_form(organisation: Organisation, formdata=None) -> OrganisationProfileForm:
+    data = {"slug": organisation.slug or "", "contact_email": organisation.contact_email, "website": organisation.website}
+    for text in organisation.texts:
+        data.update({f"name_{text.locale}": text.name, f"description_{text.locale}": text.description,
+                     f"privacy_{text.locale}": text.privacy})
+    return OrganisationProfileForm(formdata=formdata, data=data)
+
+
+@bp.route("/organisation/<int:organisation_id>", methods=["GET", "POST"])
+@login_required
+def organisation_profile(organisation_id: int):
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None:
+        abort(404)
+    access.require(current_organiser(), access.Permission.edit_organisation, organisation.id)
+    form = _profile_form(organisation, formdata=request.form if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                services.update_profile(db.session, current_organiser(), organisation, slug=form.slug.data,
+                                        contact_email=form.contact_email.data or "", website=form.website.data or "",
+                                        texts=form.texts())
+            except services.AccountError as exc:
+                db.session.rollback()
+                form.slug.errors.append(exc.message)
+            else:
+                db.session.commit()
+                flash(_("The public organisation page is saved."), "success")
+                return redirect(url_for(".organisation_profile", organisation_id=organisation.id), code=303)
+        status = 422
+    return render_template("organiser/manage/organisation.html", organisation=organisation, form=form), status
 
 
 # --- Team -------------------------------------------------------------------------------------------

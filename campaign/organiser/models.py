@@ -20,6 +20,45 @@ class Organisation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The public page /<lang>/org/<slug> (or /org/<id> while there is no slug):
+    # who runs a campaign, how to reach them, what they promise to do with names.
+    slug: Mapped[str | None] = mapped_column(sa.String(80), unique=True)
+    contact_email: Mapped[str] = mapped_column(sa.String(320), default="", server_default="")
+    website: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+
+    texts: Mapped[list[OrganisationText]] = relationship(
+        back_populates="organisation", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    def text(self, lang: str) -> OrganisationText | None:
+        return next((t for t in self.texts if t.locale == lang), None)
+
+    def name_in(self, lang: str) -> str:
+        """The name as the organisation writes it in ``lang`` (its account name otherwise)."""
+        text = self.text(lang)
+        return text.name if text and text.name else self.name
+
+    @property
+    def public_key(self) -> str:
+        """What its public address ends with: the slug, or the id until it has one."""
+        return self.slug or str(self.id)
+
+
+class OrganisationText(db.Model):
+    """An organisation's public profile in one language."""
+
+    __tablename__ = "organisation_texts"
+    __table_args__ = (sa.UniqueConstraint("organisation_id", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(sa.String(8))
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    # In the organisation's own words: what it does with signers' names and addresses.
+    privacy: Mapped[str] = mapped_column(sa.Text, default="")
+
+    organisation: Mapped[Organisation] = relationship(back_populates="texts")
 
 
 class Role(str, enum.Enum):

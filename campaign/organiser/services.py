@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -22,7 +23,8 @@ from campaign.i18n import LANGUAGES
 from campaign.mail.compose import compose
 from campaign.organiser import access, audit, totp
 from campaign.organiser.access import Permission
-from campaign.organiser.models import AuditEntry, Membership, Organisation, Organiser, RecoveryCode, Role
+from campaign.organiser.models import (AuditEntry, Membership, Organisation, OrganisationText, Organiser,
+                                       RecoveryCode, Role)
 from campaign.outbox.services import enqueue_mail
 from campaign.privacy.keys import new_token, token_hash, utcnow
 from campaign.signatures.emails import normalise_email
@@ -540,6 +542,7 @@ AUDIT_ACTIONS = {
     "two_factor.recovery_code_used": _l("Recovery code used"),
     "two_factor.recovery_codes_replaced": _l("New recovery codes made"),
     "team.invite": _l("Invited to the team"),
+    "organisation.profile": _l("Public organisation page changed"),
     "team.invite_resend": _l("Invitation sent again"),
     "team.reset_link": _l("Reset link sent"),
     "team.role_change": _l("Role changed"),
@@ -598,3 +601,44 @@ def audit_entries(
     ))
     return audit.entries_for(session, organisation_id, before_id=before_id, limit=limit,
                              account_events_of=member_ids)
+
+
+# --- The public profile of an organisation ------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProfileText:
+    name: str = ""
+    description: str = ""
+    privacy: str = ""
+
+
+def public_organisation(session: Session, key: str) -> Organisation | None:
+    """The organisation at /<lang>/org/<key>: its slug, or its id while it has none."""
+    organisation = session.scalar(sa.select(Organisation).where(Organisation.slug == key))
+    if organisation is None and key.isdigit() and len(key) < 10:
+        organisation = session.get(Organisation, int(key))
+        if organisation is not None and organisation.slug:
+            return None  # one address per organisation once it has chosen one
+    return organisation
+
+
+def update_profile(session: Session, actor: Organiser, organisation: Organisation, *, slug: str | None,
+                   contact_email: str, website: str, texts: dict[str, ProfileText]) -> None:
+    """Change what /<lang>/org/<slug> shows. Only owners (and admins) may."""
+    access.require(actor, Permission.edit_organisation, organisation.id)
+    slug = (slug or "").strip() or None
+    if slug is not None:
+        taken = session.scalar(sa.select(Organisation.id).where(Organisation.slug == slug, Organisation.id != organisation.id))
+        if taken is not None:
+            raise AccountError(_l("Another organisation already uses this address."))
+    organisation.slug = slug
+    organisation.contact_email = contact_email.strip()
+    organisation.website = website.strip()
+    for lang, values in texts.items():
+        text = organisation.text(lang)
+        if text is None:
+            text = OrganisationText(locale=lang)
+            organisation.texts.append(text)
+        text.name, text.description, text.privacy = values.name.strip(), values.description.strip(), values.privacy.strip()
+    audit.record(session, actor, "organisation.profile", organisation_id=organisation.id)
+    session.flush()

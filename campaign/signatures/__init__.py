@@ -15,8 +15,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(routes.bp)
     csrf.exempt(routes.bp)  # public forms: PublicForm refuses cross-site posts instead
     cli.init_app(app)
-    register_section(app, "sign_now", "signatures/_jump.html", slot="header")
-    register_section(app, "sign", "signatures/_count_and_form.html", routes.sign_section, slot="aside", order=10)
+    register_section(app, "count", "signatures/_count.html", slot="header", order=10)
+    register_section(app, "sign", "signatures/_sign.html", routes.sign_section, slot="aside", order=10)
     register_section(app, "recent_signers", "signatures/_recent_signers.html", routes.recent_signers_section,
                      order=60)
     register_section(app, "countries", "signatures/_countries.html", routes.countries_section, order=70)

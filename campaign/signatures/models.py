@@ -58,6 +58,18 @@ class Visibility(str, enum.Enum):
             }[self.value]
         )
 
+    @property
+    def value_title(self) -> str:
+        """The choice as a value, for tables and exports ("Full name"), where the
+        form's imperative ("Show my full name…") would read as an instruction."""
+        return str(
+            {
+                "counted": _l("Counted only"),
+                "initials": _l("Initials and country"),
+                "full_name": _l("Full name and country"),
+            }[self.value]
+        )
+
 
 class Signature(db.Model):
     __tablename__ = "signatures"

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 
-from campaign.amplify.share import share_panel
+from campaign.amplify.share import campaign_link, share_panel
 from campaign.campaigns import page
 from campaign.campaigns.models import Campaign
 from campaign.campaigns.page import public_campaign_or_404
 from campaign.extensions import db, limiter
 from campaign.i18n import current_language
-from campaign.privacy.keys import client_ip_key
+from campaign.privacy.keys import client_ip_key, utcnow
 from campaign.public_cache import public
 from campaign.signatures import services
 from campaign.signatures.forms import ConfirmForm, ResendForm, SignForm
@@ -30,7 +30,8 @@ def sign_section(campaign: Campaign, lang: str, preview: bool) -> dict:
 
 
 def recent_signers_section(campaign: Campaign, lang: str, preview: bool) -> dict:
-    return {"signers": recent_public_signers(db.session, campaign)}
+    # "5 minutes ago" is measured from now: the time a signer confirmed is UTC.
+    return {"signers": recent_public_signers(db.session, campaign), "now": utcnow()}
 
 
 def countries_section(campaign: Campaign, lang: str, preview: bool) -> dict:
@@ -122,7 +123,7 @@ def confirm(token: str):
     # The details are shown so that nobody can confirm, unseen, what someone else
     # typed with their address (signing again replaces an unconfirmed signature).
     return render_template("signatures/confirm.html", campaign=signature.campaign, signature=signature,
-                           form=ConfirmForm(), token=token)
+                           public_name=services.public_name(signature), form=ConfirmForm(), token=token)
 
 
 @bp.post("/confirm/<token>")
@@ -144,12 +145,18 @@ def confirm_post(token: str):
 def thanks(slug: str):
     campaign = public_campaign_or_404(slug)
     lang = current_language()
-    return render_template(
+    letters_pass = request.args.get("p")
+    response = make_response(render_template(
         "signatures/thanks.html",
         campaign=campaign,
         share=share_panel(campaign, lang),
-        letters_pass=request.args.get("p"),
-    )
+        campaign_url=campaign_link(campaign, lang),
+        letters_pass=letters_pass,
+    ))
+    if letters_pass:
+        # This signer's pass to write to the targets is in the page: no cache keeps it.
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/withdraw/<token>")

@@ -184,6 +184,7 @@ def _compose_mail(
         ),
         withdraw_url=external_url("signatures.withdraw", lang_code=locale, token=withdraw_token),
         verify_hours=current_app.config["VERIFY_TOKEN_HOURS"],
+        digits=campaign.digits.value,  # the campaign's digits, in an Arabic e-mail only
     )
 
 

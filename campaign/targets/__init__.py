@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     # link to write is too long for the header, which keeps the count and "Sign now".
     register_section(app, "addressed_to", "targets/_addressed_to.html", routes.addressed_to_section,
                      slot="main", order=20)
+    register_section(app, "addressed_to_byline", "targets/_byline.html", routes.addressed_to_section, slot="byline")
     # A letter follows its outbox message: sent, failed, or cancelled on withdrawal.
     on_message_finished(app, services.letter_finished)
     on_message_finished(app, services.delivery_finished)

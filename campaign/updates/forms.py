@@ -8,7 +8,7 @@ from campaign.forms import PublicForm
 from wtforms import Form, FormField, HiddenField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from campaign.i18n import LANGUAGES, language_name
+from campaign.i18n import LANGUAGES, language_name, language_name_here
 from campaign.updates.models import Update
 from campaign.updates.services import MAX_BODY, MAX_SUBJECT, MissingText, UpdateTextInput
 
@@ -61,7 +61,7 @@ class UpdateForm(FlaskForm):
             field = self[item.locale].subject if item.field == "subject" else self[item.locale].body_md
             field.errors = list(field.errors) + [
                 _l("Please write this in %(language)s: every signer gets the update in their own language.",
-                   language=language_name(item.locale))
+                   language=language_name_here(item.locale))
             ]
 
 

@@ -30,7 +30,7 @@ from campaign.organiser.models import Organiser
 from campaign.outbox.models import OutboxMessage
 from campaign.outbox.services import cancel_queued, enqueue_mail, enqueue_mails
 from campaign.privacy.keys import new_token, token_hash, utcnow
-from campaign.sanitize import render_markdown
+from campaign.sanitize import render_markdown, markdown_to_text
 from campaign.signatures.models import Signature, SignatureState
 from campaign.signatures.services import release_email
 from campaign.updates.models import UnsubscribeToken, Update, UpdateState, UpdateText
@@ -228,7 +228,7 @@ def _render(update: Update, locale: str, *, to: str, unsubscribe_url: str | None
         test=test,
         campaign_title=campaign.title_in(locale),
         campaign_url=external_url("campaigns.show", lang_code=locale, slug=campaign.slug),
-        body_md=text.body_md,
+        body_text=markdown_to_text(text.body_md),
         body_html=text.body_html,
         unsubscribe_url=unsubscribe_url,
         erase_url=external_url("retention.erase", lang_code=locale),
