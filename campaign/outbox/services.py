@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from campaign.mail.backends import MailBackend, PermanentFailure, TemporaryFailure
 from campaign.outbox.models import MessageKind, MessageState, OutboxMessage
-from campaign.privacy.keys import utcnow
+from campaign.privacy.keys import keyed_hash, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,24 @@ def _claim_next(session: Session) -> OutboxMessage | None:
     )
 
 
+def message_id(app: Flask, message: OutboxMessage) -> str:
+    """The one Message-ID of an outbox message, the same on every attempt and from
+    every backend, so a copy sent again after a crash can be recognised (and dropped)
+    by the receiving side. Keyed, so it reveals nothing about how many messages we send."""
+    sender = app.config["MAIL_FROM"]
+    domain = sender.rsplit("@", 1)[-1].strip(" >") or "sawt.localhost"
+    digest = keyed_hash(app.config["SECRET_KEY"].encode(), f"outbox:{message.id}:{message.idempotency_key or ''}")
+    return f"<{digest[:32]}@{domain}>"
+
+
 def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 100) -> int:
-    """Deliver up to ``limit`` due messages, committing after each. Returns how many
-    were attempted."""
+    """Deliver up to ``limit`` due messages. Returns how many were attempted.
+
+    Each attempt is committed before the message is handed to the backend, with its
+    next attempt moved past a lease; the outcome is committed as soon as the backend
+    returns. A crash in between (the only window left: no protocol lets us send and
+    commit atomically) sends the message once more after the lease, with the same
+    Message-ID. Delivery is at least once, deduplicable by Message-ID."""
     attempted = 0
     while attempted < limit:
         message = _claim_next(session)
@@ -91,27 +106,47 @@ def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 10
             break
         attempted += 1
         message.attempts += 1
+        message.next_attempt_at = utcnow() + dt.timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"])
+        attempt, claimed_id = message.attempts, message.id
+        payload = dict(message.payload, message_id=message_id(app, message))
+        kind = message.kind
+        session.commit()
+        outcome, error = MessageState.sent, None
         try:
-            if message.kind != MessageKind.mail:
-                raise PermanentFailure(f"no deliverer for {message.kind.value}")
-            mail.send(message.payload)
+            if kind != MessageKind.mail:
+                raise PermanentFailure(f"no deliverer for {kind.value}")
+            mail.send(payload)
         except TemporaryFailure as exc:
-            message.last_error = str(exc)[:500]
-            if message.attempts >= app.config["OUTBOX_MAX_ATTEMPTS"]:
-                _finish(session, message, MessageState.dead)
-            else:
-                message.next_attempt_at = utcnow() + backoff(message.attempts)
-            log.warning("outbox %s: temporary failure (%s), attempt %s", message.id, exc, message.attempts)
+            outcome, error = MessageState.queued, exc
         except PermanentFailure as exc:
-            message.last_error = str(exc)[:500]
-            _finish(session, message, MessageState.dead)
-            log.warning("outbox %s: permanent failure (%s)", message.id, exc)
-        else:
-            message.sent_at = utcnow()
-            message.last_error = None
-            _finish(session, message, MessageState.sent)
+            outcome, error = MessageState.dead, exc
+        _record_outcome(app, session, claimed_id, attempt, outcome, error)
         session.commit()
     return attempted
+
+
+def _record_outcome(app: Flask, session: Session, message_id_: int, attempt: int,
+                    outcome: MessageState, error: Exception | None) -> None:
+    # Read again under lock: while we were sending, the signer may have withdrawn (the
+    # message is then dead and scrubbed already) and nothing we learnt may undo that.
+    message = session.scalar(
+        sa.select(OutboxMessage).where(OutboxMessage.id == message_id_).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if message is None or message.state != MessageState.queued or message.attempts != attempt:
+        return
+    if outcome == MessageState.sent:
+        message.sent_at = utcnow()
+        message.last_error = None
+        _finish(session, message, MessageState.sent)
+        return
+    message.last_error = str(error)[:500]
+    if outcome == MessageState.queued and message.attempts < app.config["OUTBOX_MAX_ATTEMPTS"]:
+        message.next_attempt_at = utcnow() + backoff(message.attempts)
+        log.warning("outbox %s: temporary failure (%s), attempt %s", message.id, error, message.attempts)
+        return
+    _finish(session, message, MessageState.dead)
+    log.warning("outbox %s: gave up (%s)", message.id, error)
 
 
 def _finish(session: Session, message: OutboxMessage, state: MessageState) -> None:
@@ -134,7 +169,9 @@ def cancel_queued(session: Session, signature_ids, *, reason: str, templates=Non
     )
     if templates is not None:
         query = query.where(OutboxMessage.template.in_(list(templates)))
-    messages = session.scalars(query.with_for_update(skip_locked=True)).all()
+    # Not SKIP LOCKED: a message being claimed right now must be cancelled too, so wait
+    # the few milliseconds until the worker has recorded its attempt.
+    messages = session.scalars(query.with_for_update()).all()
     for message in messages:
         message.last_error = reason[:500]
         _finish(session, message, MessageState.dead)

@@ -302,8 +302,9 @@ def withdraw(session: Session, token: str) -> Signature:
         withdrawn_at=utcnow(), name="", search_name="", comment=None, country=None, email=None,
         email_domain=None, opt_in=False, verify_token_hash=None, withdraw_token_hash=None,
     )
-    # An update still waiting in the outbox must not reach someone who just withdrew.
-    cancel_queued(session, [signature.id], reason="withdrawn", templates=["update"])
+    # Nothing still waiting in the outbox (a confirmation, an update) may reach
+    # someone who just withdrew: it would carry their address and dead links.
+    cancel_queued(session, [signature.id], reason="withdrawn")
     return signature
 
 
