@@ -100,7 +100,9 @@ def resend(slug: str):
 
 def _token_problem(problem: TokenProblem, signature=None):
     campaign = signature.campaign if signature is not None else None
-    form = ResendForm(formdata=None)
+    # Only the expired page shows the form: building one anyway makes a CSRF token,
+    # which puts a session cookie on a page that has nothing to submit.
+    form = ResendForm(formdata=None) if campaign is not None and problem == TokenProblem.expired else None
     status = 410 if problem == TokenProblem.expired else 404
     if problem == TokenProblem.closed:
         status = 409
