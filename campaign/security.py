@@ -1,7 +1,8 @@
 """Security headers for every response, and the trusted-proxy setting."""
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask, g, render_template, request
+from flask_babel import gettext as _
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = (
@@ -20,6 +21,16 @@ def init_app(app: Flask) -> None:
     proxies = app.config.get("TRUSTED_PROXIES", 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)
+
+    @app.before_request
+    def refuse_unexpected_files():
+        # No form of ours takes a file. WTForms hands a text field sent as a file to
+        # its validators as a FileStorage (a 500 in Length); refuse the request once,
+        # here, as invalid input, before any form sees it.
+        if request.files:
+            reason = _("This form does not take files. Please type your answers into the fields.")
+            return render_template("errors/400.html", reason=reason), 400
+        return None
 
     @app.after_request
     def set_security_headers(response):
