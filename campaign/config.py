@@ -56,6 +56,9 @@ def from_environment(instance_path: str) -> dict:
         # A message being sent is not tried again for this long (longer than a send may
         # take): if the worker dies mid-send, the next attempt starts after it.
         "OUTBOX_LEASE_SECONDS": _int("OUTBOX_LEASE_SECONDS", 60),
+        # A link mail about a signature asked for again this soon (a double click, a
+        # second "resend") is not sent again: the first one carries the same links.
+        "SIGN_REPEAT_SECONDS": _int("SIGN_REPEAT_SECONDS", 300),
         "PUBLIC_BREAKDOWN_MIN": _int("PUBLIC_BREAKDOWN_MIN", 10),
         # Page views are counted in memory and written every this many seconds (0: at once).
         "VIEW_COUNT_FLUSH_SECONDS": float(os.environ.get("VIEW_COUNT_FLUSH_SECONDS", "10")),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from blinker import Namespace
@@ -19,6 +20,10 @@ signals = Namespace()
 # Sent after a message is delivered or given up on, inside the worker's transaction:
 # receivers get (message, session=...). Signatures use it to erase addresses.
 message_finished = signals.signal("message-finished")
+# Sent before a due mail is handed to a backend, inside the worker's transaction:
+# receivers get (message, session=...) and return a reason (a short string) to
+# cancel it instead, e.g. a repeat of a mail that was just sent.
+message_due = signals.signal("message-due")
 
 
 def enqueue_mail(
@@ -57,6 +62,32 @@ def enqueue_mails(session: Session, items, *, template: str) -> int:
     if rows:
         session.execute(sa.insert(OutboxMessage), rows)
     return len(rows)
+
+
+_TASKS: dict[str, Callable[[Session, dict], None]] = {}
+
+
+def task(name: str):
+    """Register the function that carries out the queued task ``name``: it receives
+    (session, payload) inside the worker's transaction and may queue mail."""
+    def register(function):
+        _TASKS[name] = function
+        return function
+
+    return register
+
+
+def enqueue_task(session: Session, name: str, payload: dict) -> OutboxMessage:
+    """Queue work for the worker in the caller's transaction.
+
+    A request whose answer must not tell whether an address is known (resend a link,
+    erase my data) queues one task, whatever the address: the same single INSERT and
+    the same page either way; the worker looks the address up and mails its owner."""
+    row = OutboxMessage(kind=MessageKind.task, state=MessageState.queued, payload=payload, template=name,
+                        next_attempt_at=utcnow())
+    session.add(row)
+    session.flush()
+    return row
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -98,13 +129,23 @@ def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 10
     returns. A crash in between (the only window left: no protocol lets us send and
     commit atomically) sends the message once more after the lease, with the same
     Message-ID. Delivery is at least once, deduplicable by Message-ID."""
-    attempted = 0
-    while attempted < limit:
+    attempted = claimed = 0
+    while claimed < limit:
         message = _claim_next(session)
         if message is None:
             session.rollback()
             break
+        claimed += 1
+        if message.kind == MessageKind.task:  # not a delivery: not counted as one
+            _run_task(app, session, message)
+            continue
         attempted += 1
+        reasons = [reason for _, reason in message_due.send(message, session=session) if reason]
+        if reasons:
+            message.last_error = reasons[0][:500]
+            _finish(session, message, MessageState.dead)
+            session.commit()
+            continue
         message.attempts += 1
         message.next_attempt_at = utcnow() + dt.timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"])
         attempt, claimed_id = message.attempts, message.id
@@ -123,6 +164,31 @@ def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 10
         _record_outcome(app, session, claimed_id, attempt, outcome, error)
         session.commit()
     return attempted
+
+
+def _run_task(app: Flask, session: Session, message: OutboxMessage) -> None:
+    """A task runs in the transaction that claimed it: its effects and its end are
+    committed together, exactly once."""
+    message.attempts += 1
+    try:
+        with session.begin_nested():
+            handler = _TASKS.get(message.template)
+            if handler is None:
+                raise PermanentFailure(f"no handler for task {message.template}")
+            handler(session, dict(message.payload))
+    except Exception as exc:  # a bug or a passing database problem: keep it for a retry
+        # The type only: a database error's text quotes the statement's values (addresses).
+        message.last_error = type(exc).__name__
+        if isinstance(exc, PermanentFailure) or message.attempts >= app.config["OUTBOX_MAX_ATTEMPTS"]:
+            _finish(session, message, MessageState.dead)
+        else:
+            message.next_attempt_at = utcnow() + backoff(message.attempts)
+        log.warning("outbox %s: task %s failed (%s)", message.id, message.template, type(exc).__name__)
+    else:
+        message.last_error = None
+        message.sent_at = utcnow()
+        _finish(session, message, MessageState.sent)
+    session.commit()
 
 
 def _record_outcome(app: Flask, session: Session, message_id_: int, attempt: int,

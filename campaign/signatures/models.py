@@ -94,6 +94,10 @@ class Signature(db.Model):
     # Keyed under a daily key that is deleted after 48 hours: groups, never identifies.
     ip_key: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     referral: Mapped[str | None] = mapped_column(sa.String(32))
+    # Random; the confirm and withdraw links are derived from it with DATA_KEY
+    # (services.link_token), so every mail about this signature carries the same
+    # links. Cleared with the tokens on withdrawal and anonymisation.
+    token_seed: Mapped[str | None] = mapped_column(sa.String(32))
     verify_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     verify_expires_at: Mapped[dt.datetime | None]
     withdraw_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)

@@ -93,7 +93,7 @@ def resend(slug: str):
     form = ResendForm()
     if not form.validate_on_submit():
         return render_template("signatures/check_email.html", campaign=campaign, form=form), 422
-    services.resend_link(db.session, campaign, form.email.data, locale=current_language())
+    services.request_link(db.session, campaign, form.email.data, locale=current_language())
     db.session.commit()
     return redirect(url_for(".check_email", slug=slug, resent=1), code=303)
 
