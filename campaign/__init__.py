@@ -1,15 +1,35 @@
-"""Sawt (صوت): the application factory."""
+"""Sawt (صوت): the application factory.
+
+create_app reads top to bottom: configuration, extensions, then each feature in
+FEATURES registers its own blueprints, commands, campaign-page sections and worker
+jobs through its ``init_app``; then error pages and the commands that span features.
+"""
 from __future__ import annotations
 
+import importlib
 import logging
 import secrets
-import time
 from pathlib import Path
 
 from flask import Flask, render_template
 
 from campaign import config as config_module
 from campaign.config import ROOT
+
+# Each is a package under campaign/ with an init_app(app). Order matters only where
+# one feature builds on another: campaigns first (the page others add sections to).
+FEATURES = (
+    "privacy",
+    "organiser",
+    "campaigns",
+    "signatures",
+    "moderation",
+    "exports",
+    "dashboard",
+    "updates",
+    "retention",
+    "outbox",
+)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -27,10 +47,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     _ensure_secrets(app)
 
     register_extensions(app)
-    register_blueprints(app)
+    for name in FEATURES:
+        importlib.import_module(f"campaign.{name}").init_app(app)
     register_errorhandlers(app)
     register_commands(app)
-    _quiet_logs()
+    _redact_logs()
     return app
 
 
@@ -50,7 +71,7 @@ def _ensure_secrets(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from campaign import i18n, security
+    from campaign import i18n, security, urls
     from campaign.extensions import babel, csrf, db, limiter, migrate
 
     db.init_app(app)
@@ -60,6 +81,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    urls.init_app(app)
     _configure_sqlite(app)
 
     # Import every model so metadata (and Alembic) see the whole schema.
@@ -85,47 +107,6 @@ def _configure_sqlite(app: Flask) -> None:
             cursor.close()
 
 
-# The largest id an Integer primary key holds (PostgreSQL's integer).
-MAX_ROW_ID = 2**31 - 1
-
-
-def register_blueprints(app: Flask) -> None:
-    from werkzeug.routing import IntegerConverter
-
-    class RowIdConverter(IntegerConverter):
-        """``<int:…>`` in our URLs names a row: a number no id column holds is no
-        row (404), not an OverflowError from the SQLite driver (500)."""
-
-        def __init__(self, map, fixed_digits=0, min=None, max=MAX_ROW_ID, signed=False):
-            super().__init__(map, fixed_digits, min, max, signed)
-
-    app.url_map.converters["int"] = RowIdConverter
-
-    from campaign.campaigns.routes import bp as campaigns_bp
-    from campaign.exports.routes import bp as exports_bp
-    from campaign.moderation.routes import bp as moderation_bp
-    from campaign.organiser.routes import bp as organiser_bp
-    from campaign.signatures.routes import bp as signatures_bp
-
-    app.register_blueprint(campaigns_bp)
-    app.register_blueprint(signatures_bp)
-    app.register_blueprint(organiser_bp)
-    app.register_blueprint(moderation_bp)
-    app.register_blueprint(exports_bp)
-
-    from campaign.campaigns.editor import bp as editor_bp
-    from campaign.dashboard.routes import bp as dashboard_bp
-
-    app.register_blueprint(editor_bp)
-    app.register_blueprint(dashboard_bp)
-
-    from campaign.retention.routes import bp as retention_bp
-    from campaign.updates.routes import bp as updates_bp
-
-    app.register_blueprint(updates_bp)
-    app.register_blueprint(retention_bp)
-
-
 def register_errorhandlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
@@ -146,38 +127,17 @@ def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(429, page("errors/429.html", 429))
     app.register_error_handler(500, page("errors/500.html", 500))
 
-    @app.after_request
-    def say_when_to_retry(response):
-        # A 429 should say when to come back (RFC 6585). Flask-Limiter only sends
-        # Retry-After together with X-RateLimit-* on every limited response, where
-        # a Retry-After on the 303 after signing would mean "wait before following".
-        if response.status_code == 429 and "Retry-After" not in response.headers:
-            from campaign.extensions import limiter
-
-            breached = limiter.current_limit
-            if breached is not None:
-                response.headers["Retry-After"] = str(max(1, breached.reset_at - int(time.time())))
-        return response
-
 
 def register_commands(app: Flask) -> None:
+    """Commands that span every feature; each feature registers its own."""
     from campaign import demo, translate_cli
-    from campaign.campaigns import cli as campaigns_cli
-    from campaign.moderation import cli as moderation_cli
-    from campaign.organiser import cli as organiser_cli
-    from campaign.outbox import cli as outbox_cli
-    from campaign.retention import cli as retention_cli
 
-    campaigns_cli.init_app(app)
-    moderation_cli.init_app(app)
-    organiser_cli.init_app(app)
-    outbox_cli.init_app(app)
-    retention_cli.init_app(app)
     demo.init_app(app)
     translate_cli.init_app(app)
 
 
-def _quiet_logs() -> None:
+def _redact_logs() -> None:
+    """No raw IP address, e-mail address or link token may reach a log line."""
     from campaign.privacy import redact
 
     if not logging.getLogger().handlers:

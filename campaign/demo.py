@@ -190,8 +190,8 @@ def load_demo(session) -> list[str]:
             closes_at = None
             if spec.get("closes_at_days"):
                 closes_at = utcnow() + dt.timedelta(days=spec["closes_at_days"])
-            campaign = services.create_campaign(
-                session,
+            campaign = services.create(
+                session, None,
                 slug=spec["slug"],
                 kind=spec["kind"],
                 hashtag=spec["hashtag"],
@@ -206,7 +206,7 @@ def load_demo(session) -> list[str]:
             services.set_text(session, campaign, locale, **text)
         services.set_demands(session, campaign, [DemandInput(texts=d) for d in spec["demands"]])
         if campaign.state == CampaignState.draft:
-            services.publish(session, campaign)
+            services.publish(session, None, campaign)
         slugs.append(campaign.slug)
     return slugs
 

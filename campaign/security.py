@@ -1,5 +1,7 @@
-"""Security headers for every response, and the trusted-proxy setting."""
+"""Headers for every response (security, and Retry-After on a 429), and the trusted-proxy setting."""
 from __future__ import annotations
+
+import time
 
 from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
@@ -46,4 +48,17 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault("X-Frame-Options", "DENY")
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+    @app.after_request
+    def say_when_to_retry(response):
+        # A 429 should say when to come back (RFC 6585). Flask-Limiter only sends
+        # Retry-After together with X-RateLimit-* on every limited response, where
+        # a Retry-After on the 303 after signing would mean "wait before following".
+        if response.status_code == 429 and "Retry-After" not in response.headers:
+            from campaign.extensions import limiter
+
+            breached = limiter.current_limit
+            if breached is not None:
+                response.headers["Retry-After"] = str(max(1, breached.reset_at - int(time.time())))
         return response

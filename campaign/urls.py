@@ -1,10 +1,12 @@
-"""Absolute links for e-mails and share buttons, always on PUBLIC_URL (never the
-request's Host header, which a client controls)."""
+"""URL helpers: absolute links for e-mails and share buttons, always on PUBLIC_URL
+(never the request's Host header, which a client controls), and the converter for
+row ids in our URLs."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import Flask, current_app
+from werkzeug.routing import IntegerConverter
 
 
 def external_url(endpoint: str, **values) -> str:
@@ -14,3 +16,19 @@ def external_url(endpoint: str, **values) -> str:
     )
     values = {k: v for k, v in values.items() if v is not None}
     return adapter.build(endpoint, values, force_external=True)
+
+
+# The largest id an Integer primary key holds (PostgreSQL's integer).
+MAX_ROW_ID = 2**31 - 1
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in our URLs names a row: a number no id column holds is no row
+    (404), not an OverflowError from the SQLite driver (500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ROW_ID, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = RowIdConverter

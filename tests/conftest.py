@@ -212,7 +212,7 @@ def make_campaign(app):
         counter["n"] += 1
         kwargs.setdefault("slug", f"campaign-{counter['n']}")
         kwargs.setdefault("kind", CampaignKind.appeal)
-        campaign = services.create_campaign(db.session, **kwargs)
+        campaign = services.create(db.session, None, **kwargs)
         services.set_text(db.session, campaign, "ar", title="أطلقوا سراحهم", summary="ملخص النداء",
                           body_md="نص **النداء**", share_text="وقّعوا")
         services.set_text(db.session, campaign, "en", title="Set them free", summary="The appeal in short",
@@ -222,7 +222,7 @@ def make_campaign(app):
             for i in range(1, demands + 1)
         ])
         if publish:
-            services.publish(db.session, campaign)
+            services.publish(db.session, None, campaign)
         db.session.commit()
         return campaign
 

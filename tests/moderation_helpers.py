@@ -46,7 +46,7 @@ def add_signature(app):
         if created_at is not None:
             signature.created_at = created_at
         if verified:
-            services._move(db.session, signature, SignatureState.verified, verified_at=created_at or utcnow())
+            services.move(db.session, signature, SignatureState.verified, verified_at=created_at or utcnow())
             # As after the confirmation mail has gone: the address goes unless opted in.
             if not opt_in:
                 signature.email = None

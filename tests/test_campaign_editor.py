@@ -9,8 +9,8 @@ from dataclasses import astuple
 import pytest
 import sqlalchemy as sa
 
-from campaign.campaigns import editing, services
-from campaign.campaigns.editing import CampaignChanges, TextInput
+from campaign.campaigns import services
+from campaign.campaigns.services import CampaignChanges, TextInput
 from campaign.campaigns.models import Campaign, CampaignKind, CampaignState, Digits
 from campaign.campaigns.services import DemandInput, NotReady
 from campaign.extensions import db
@@ -40,7 +40,7 @@ def owner(make_organiser):
 
 @pytest.fixture
 def draft(session, owner):
-    campaign = editing.create(session, owner, organisation_id=org_of(owner), kind=CampaignKind.appeal, slug="stop-it")
+    campaign = services.create(session, owner, organisation_id=org_of(owner), kind=CampaignKind.appeal, slug="stop-it")
     session.commit()
     return campaign
 
@@ -50,11 +50,11 @@ def draft(session, owner):
 def test_create_checks_the_organisation_and_is_audited(session, owner, make_organiser):
     outsider = make_organiser("editor", "Group B")
     with pytest.raises(PermissionDenied):
-        editing.create(session, outsider, organisation_id=org_of(owner), kind=CampaignKind.petition, slug="x")
-    campaign = editing.create(session, owner, organisation_id=org_of(owner), kind=CampaignKind.petition, slug="ours")
+        services.create(session, outsider, organisation_id=org_of(owner), kind=CampaignKind.petition, slug="x")
+    campaign = services.create(session, owner, organisation_id=org_of(owner), kind=CampaignKind.petition, slug="ours")
     assert campaign.state == CampaignState.draft and campaign.organisation_id == org_of(owner)
-    with pytest.raises(editing.SlugTaken):
-        editing.create(session, owner, organisation_id=org_of(owner), kind=CampaignKind.petition, slug="ours")
+    with pytest.raises(services.SlugTaken):
+        services.create(session, owner, organisation_id=org_of(owner), kind=CampaignKind.petition, slug="ours")
     entry = session.scalar(sa.select(AuditEntry))
     assert (entry.action, entry.campaign_id, entry.organiser_id) == ("campaign.create", campaign.id, owner.id)
     assert entry.detail == {"slug": "ours", "kind": "petition"}
@@ -62,7 +62,7 @@ def test_create_checks_the_organisation_and_is_audited(session, owner, make_orga
 
 def test_save_sets_both_languages_demands_and_settings_and_audits_what_changed(session, owner, draft):
     closes = dt.datetime(2099, 5, 1, 23, 59, 59)
-    changed = editing.save(session, owner, draft, CampaignChanges(
+    changed = services.save(session, owner, draft, CampaignChanges(
         texts={"ar": AR, "en": EN}, demands=[DEMAND], hashtag="#أوقفوا_الإعدام", goal=5000,
         closes_at=closes, digits=Digits.arab, retention_days=90,
     ))
@@ -79,7 +79,7 @@ def test_save_sets_both_languages_demands_and_settings_and_audits_what_changed(s
     assert entry.detail["fields"] == changed
 
     # Saving the same again changes nothing and writes no entry.
-    again = editing.save(session, owner, campaign, CampaignChanges(
+    again = services.save(session, owner, campaign, CampaignChanges(
         texts={"ar": AR, "en": EN}, demands=[DEMAND], hashtag="أوقفوا_الإعدام", goal=5000,
         closes_at=closes, digits=Digits.arab, retention_days=90,
     ))
@@ -90,9 +90,9 @@ def test_save_sets_both_languages_demands_and_settings_and_audits_what_changed(s
 def test_only_owners_set_how_long_signers_details_are_kept(client, session, owner, draft, make_organiser):
     editor = make_organiser("editor", draft.organisation.name)
     changes = CampaignChanges(texts={"ar": AR, "en": EN}, retention_days=30)
-    assert "retention_days" not in editing.save(session, editor, draft, changes)
+    assert "retention_days" not in services.save(session, editor, draft, changes)
     assert draft.retention_days is None
-    assert "retention_days" in editing.save(session, owner, draft, changes)
+    assert "retention_days" in services.save(session, owner, draft, changes)
     assert draft.retention_days == 30
     session.commit()
     login(client, editor)
@@ -102,31 +102,31 @@ def test_only_owners_set_how_long_signers_details_are_kept(client, session, owne
 
 
 def test_publish_is_refused_with_what_each_language_lacks_then_accepted(session, owner, draft):
-    editing.save(session, owner, draft, CampaignChanges(
+    services.save(session, owner, draft, CampaignChanges(
         texts={"ar": AR, "en": TextInput(title="Stop the executions")},
         demands=[DemandInput({"ar": ("مطلب", "شرح"), "en": ("", "")})],
     ))
     with pytest.raises(NotReady) as refused:
-        editing.publish(session, owner, draft)
+        services.publish(session, owner, draft)
     missing = {(m.locale, m.field, m.position) for m in refused.value.missing}
     assert missing == {("en", "summary", None), ("en", "body", None), ("en", "demand_title", 1), ("en", "demand_body", 1)}
     assert draft.state == CampaignState.draft
     session.rollback()
 
     campaign = db.session.get(Campaign, draft.id)
-    editing.save(session, owner, campaign, CampaignChanges(texts={"ar": AR, "en": EN}, demands=[DEMAND]))
-    editing.publish(session, owner, campaign)
+    services.save(session, owner, campaign, CampaignChanges(texts={"ar": AR, "en": EN}, demands=[DEMAND]))
+    services.publish(session, owner, campaign)
     session.commit()
     assert db.session.get(Campaign, draft.id).state == CampaignState.published
     assert actions(session) == ["campaign.create", "campaign.edit", "campaign.publish"]
 
 
 def test_a_public_campaign_cannot_lose_a_language(session, owner, draft):
-    editing.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}))
-    editing.publish(session, owner, draft)
+    services.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}))
+    services.publish(session, owner, draft)
     session.commit()
     with pytest.raises(NotReady) as refused:
-        editing.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": TextInput()}))
+        services.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": TextInput()}))
     assert {m.field for m in refused.value.missing} == {"title", "summary", "body"}
     session.rollback()
     assert db.session.get(Campaign, draft.id).text("en").title == EN.title
@@ -134,43 +134,43 @@ def test_a_public_campaign_cannot_lose_a_language(session, owner, draft):
 
 def test_slug_changes_only_while_draft(session, owner, draft, make_campaign):
     make_campaign(slug="taken", organisation_id=org_of(owner))
-    with pytest.raises(editing.SlugTaken):
-        editing.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}, slug="taken"))
+    with pytest.raises(services.SlugTaken):
+        services.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}, slug="taken"))
     session.rollback()
     campaign = db.session.get(Campaign, draft.id)
-    editing.save(session, owner, campaign, CampaignChanges(texts={"ar": AR, "en": EN}, slug="new-address"))
-    editing.publish(session, owner, campaign)
-    editing.save(session, owner, campaign, CampaignChanges(texts={"ar": AR, "en": EN}, slug="moved-again"))
+    services.save(session, owner, campaign, CampaignChanges(texts={"ar": AR, "en": EN}, slug="new-address"))
+    services.publish(session, owner, campaign)
+    services.save(session, owner, campaign, CampaignChanges(texts={"ar": AR, "en": EN}, slug="moved-again"))
     assert campaign.slug == "new-address"
 
 
 def test_close_reopen_archive_and_who_may(session, owner, make_organiser, draft):
     editor = make_organiser("editor", "Group A")
-    editing.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}))
-    editing.publish(session, editor, draft)
-    editing.close(session, editor, draft)
-    editing.reopen(session, editor, draft)
+    services.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}))
+    services.publish(session, editor, draft)
+    services.close(session, editor, draft)
+    services.reopen(session, editor, draft)
     assert draft.state == CampaignState.published and draft.closed_at is None
-    editing.close(session, owner, draft)
+    services.close(session, owner, draft)
     with pytest.raises(PermissionDenied):
-        editing.archive(session, editor, draft)
-    editing.archive(session, owner, draft)
+        services.archive(session, editor, draft)
+    services.archive(session, owner, draft)
     assert draft.state == CampaignState.archived
     with pytest.raises(TransitionError):
-        editing.reopen(session, owner, draft)
-    with pytest.raises(editing.CampaignLocked):
-        editing.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}))
+        services.reopen(session, owner, draft)
+    with pytest.raises(services.CampaignLocked):
+        services.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}))
     assert actions(session) == ["campaign.create", "campaign.edit", "campaign.publish", "campaign.close",
                                 "campaign.reopen", "campaign.close", "campaign.archive"]
 
 
 def test_reopen_is_refused_after_the_close_date(session, owner, draft):
-    editing.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}))
-    editing.publish(session, owner, draft)
+    services.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}))
+    services.publish(session, owner, draft)
     draft.closes_at = utcnow() - dt.timedelta(hours=1)
     assert services.close_expired(session) == 1
-    with pytest.raises(editing.CloseDatePassed):
-        editing.reopen(session, owner, draft)
+    with pytest.raises(services.CloseDatePassed):
+        services.reopen(session, owner, draft)
 
 
 def test_an_editor_of_another_organisation_gets_403_everywhere(client, session, make_organiser, make_campaign):
@@ -178,9 +178,9 @@ def test_an_editor_of_another_organisation_gets_403_everywhere(client, session, 
     editor_a = make_organiser("editor", "Group A")
     campaign_b = make_campaign(publish=False, organisation_id=org_of(owner_b))
     with pytest.raises(PermissionDenied):
-        editing.save(session, editor_a, campaign_b, CampaignChanges(texts={"ar": AR, "en": EN}))
+        services.save(session, editor_a, campaign_b, CampaignChanges(texts={"ar": AR, "en": EN}))
     with pytest.raises(PermissionDenied):
-        editing.publish(session, editor_a, campaign_b)
+        services.publish(session, editor_a, campaign_b)
 
     login(client, editor_a)
     token = csrf_token(client, "/en/manage/campaigns/new")
@@ -302,7 +302,7 @@ def test_preview_button_shows_sanitised_html_of_both_bodies_without_saving(clien
 
 
 def test_demands_are_added_reordered_and_removed_without_javascript(client, session, owner, draft):
-    editing.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}, demands=[
+    services.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}, demands=[
         DemandInput({"ar": (f"مطلب {i}", f"شرح {i}"), "en": (f"Demand {i}", f"Why {i}")}) for i in (1, 2, 3)
     ]))
     session.commit()
@@ -367,7 +367,7 @@ def test_publish_refused_with_the_missing_list_then_accepted(client, session, ow
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
 def test_preview_of_a_draft_is_the_public_page_with_a_banner_and_no_signing(client, session, owner, draft, lang):
-    editing.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}, demands=[DEMAND]))
+    services.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}, demands=[DEMAND]))
     session.commit()
     assert client.get(f"/{lang}/c/stop-it").status_code == 404
     login(client, owner)
@@ -381,8 +381,8 @@ def test_preview_of_a_draft_is_the_public_page_with_a_banner_and_no_signing(clie
 
 
 def test_state_buttons_close_reopen_archive(client, session, owner, draft):
-    editing.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}))
-    editing.publish(session, owner, draft)
+    services.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}))
+    services.publish(session, owner, draft)
     session.commit()
     login(client, owner)
     base = f"/en/manage/campaigns/{draft.id}"

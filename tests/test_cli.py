@@ -78,7 +78,7 @@ def test_campaigns_list_prints_one_line_per_campaign(invoke, session, make_campa
     sign(session, closed, "e@example.org")
     messages = deliver()
     confirm_all(session, [m for m in messages if m["To"] in ("a@example.org", "b@example.org", "e@example.org")])
-    campaign_services.close(session, session.scalar(sa.select(Campaign).where(Campaign.slug == "closed-petition")))
+    campaign_services.close(session, None, session.scalar(sa.select(Campaign).where(Campaign.slug == "closed-petition")))
     session.commit()
 
     result = invoke("campaigns", "list")
@@ -173,7 +173,7 @@ def test_flask_command_uses_database_url(tmp_path):
                         "RATELIMIT_ENABLED": False})
     with setup.app_context():
         db.create_all()
-        campaign = campaign_services.create_campaign(db.session, slug="from-the-shell", kind=CampaignKind.petition)
+        campaign = campaign_services.create(db.session, None, slug="from-the-shell", kind=CampaignKind.petition)
         campaign.verified_count, campaign.pending_count = 12, 3
         db.session.commit()
         db.session.remove()

@@ -14,7 +14,7 @@ from campaign.exports.services import safe_cell
 from campaign.organiser.access import PermissionDenied
 from campaign.organiser.models import AuditEntry
 from campaign.signatures.models import SignatureState, Visibility
-from campaign.signatures.services import _move
+from campaign.signatures.services import move
 from tests.conftest import login
 from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
 
@@ -73,7 +73,7 @@ def signers(session, make_campaign, add_signature):
                   country="JO", comment="معًا")
     add_signature(campaign, "Pending Person", "p@example.org", verified=False)
     gone = add_signature(campaign, "Invalid Person", "i@example.org")
-    _move(session, gone, SignatureState.invalidated)
+    move(session, gone, SignatureState.invalidated)
     session.commit()
     return campaign
 
@@ -188,7 +188,7 @@ def test_owner_downloads_xlsx(client, session, owned, lang):
 
 
 def services_xlsx_type() -> str:
-    from campaign.exports.routes import XLSX_TYPE
+    from campaign.exports.manage import XLSX_TYPE
 
     return XLSX_TYPE
 

@@ -58,7 +58,7 @@ def test_signing_stores_the_normalised_name_and_withdrawal_clears_it(session, ma
     campaign = make_campaign()
     signature = add_signature(campaign, "أَحْمَد  علي")
     assert signature.search_name == "احمد علي"
-    signing._move(session, signature, SignatureState.withdrawn, name="", search_name="")
+    signing.move(session, signature, SignatureState.withdrawn, name="", search_name="")
     assert session.get(Signature, signature.id).search_name == ""
 
 

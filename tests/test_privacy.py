@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 
 from campaign.campaigns import services as campaigns
 from campaign.extensions import db
-from campaign.housekeeping import run_housekeeping
+from campaign.jobs import run_due_jobs
 from campaign.i18n import format_number
 from campaign.outbox.models import OutboxMessage
 from campaign.privacy.keys import ip_key, utcnow
@@ -207,7 +207,7 @@ def test_the_address_key_changes_every_day(app):
     assert len(ip_key("203.0.113.77")) == 32
 
 
-def test_housekeeping_discards_keys_older_than_yesterday(app, session):
+def test_the_worker_s_job_discards_keys_older_than_yesterday(app, session):
     today = utcnow().date()
     ip_key("203.0.113.77", day=today - DAY)
     ip_key("203.0.113.77", day=today)
@@ -217,8 +217,7 @@ def test_housekeeping_discards_keys_older_than_yesterday(app, session):
     session.commit()
     before = {day: ip_key("203.0.113.77", day=day) for day in old}  # the keys were in use
 
-    assert run_housekeeping(session)["daily_keys_discarded"] == 3
-    session.commit()
+    assert run_due_jobs(app, session, {}, now=0.0)["privacy.discard_old_keys"] == 3
     assert set(session.scalars(sa.select(DailyKey.day))) == {today - DAY, today}
     cached = app.extensions.get("sawt_daily_keys", {})
     assert not set(old) & set(cached), "a discarded key must not live on in memory"
@@ -302,7 +301,7 @@ def set_cookies(response) -> list[str]:
 def test_only_the_sign_form_sets_a_cookie_and_only_for_csrf(make_app, session, make_campaign, lang):
     open_slug = make_campaign().slug
     closed = make_campaign()
-    campaigns.close(session, closed)
+    campaigns.close(session, None, closed)
     session.commit()
     web = make_app()
     client = web.test_client()

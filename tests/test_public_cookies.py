@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import g
 
 from campaign.campaigns import services as campaigns
+from campaign.campaigns.models import CampaignState
 from campaign.outbox.models import OutboxMessage
 from tests.conftest import csrf_token
 
@@ -34,7 +35,7 @@ def pages(app, session, make_campaign):
         "country": "LB", "visibility": "counted"})
     text = session.scalars(sa.select(OutboxMessage)).one().payload["text"]
     closed_confirm = urlsplit(re.search(r"https?://\S+/confirm/\S+", text).group(0)).path
-    campaigns.close(session, closed)
+    campaigns.change_state(session, closed, CampaignState.closed)
     session.commit()
 
     def for_lang(lang: str) -> dict[str, int]:

@@ -61,9 +61,9 @@ def test_only_campaigns_past_their_retention_period_are_anonymised(app, session,
                for c in (open_campaign, recent, old, own_period, archived)}
     session.commit()
     for campaign, days in ((recent, 100), (old, 181), (own_period, 8), (archived, 365)):
-        campaigns.close(session, campaign)
+        campaigns.close(session, None, campaign)
         campaign.closed_at = utcnow() - days * DAY
-    campaigns.archive(session, archived)
+    campaigns.archive(session, None, archived)
     session.commit()
     counts_before = {c.id: (c.verified_count, c.pending_count) for c in session.scalars(sa.select(Campaign))}
 
@@ -100,7 +100,7 @@ def test_anonymising_is_idempotent_and_batched(session, make_campaign, add_signa
     campaign = make_campaign()
     for n in range(5):
         add_signature(campaign, f"Signer Number{n}", f"s{n}@mail.example")
-    campaigns.close(session, campaign)
+    campaigns.close(session, None, campaign)
     campaign.closed_at = utcnow() - 200 * DAY
     session.commit()
     batches = []
@@ -120,7 +120,7 @@ def test_anonymising_drops_unsubscribe_links_and_queued_mail(session, make_campa
                                                              "en": UpdateTextInput("Subject", "Text")})
     updates.start_sending(session, owner, update)
     updates.queue_batch(session, update)
-    campaigns.close(session, campaign)
+    campaigns.close(session, None, campaign)
     campaign.closed_at = utcnow() - 200 * DAY
     session.commit()
     services.anonymise_due(session)
@@ -134,12 +134,12 @@ def test_anonymising_drops_unsubscribe_links_and_queued_mail(session, make_campa
 def test_a_reopened_campaign_is_not_due_until_it_closes_again(session, make_campaign, add_signature):
     campaign = make_campaign()
     add_signature(campaign)
-    campaigns.close(session, campaign)
+    campaigns.close(session, None, campaign)
     campaign.closed_at = utcnow() - 200 * DAY
-    campaigns.publish(session, campaign)  # reopened
+    campaigns.publish(session, None, campaign)  # reopened
     session.commit()
     assert services.due_campaigns(session) == []
-    campaigns.close(session, campaign)
+    campaigns.close(session, None, campaign)
     assert services.due_campaigns(session) == []  # closed today
     assert services.anonymise_at(campaign) > utcnow() + 179 * DAY
 
@@ -148,7 +148,7 @@ def test_retention_run_command_prints_how_many(runner, session, make_campaign, a
     campaign = make_campaign(slug="old-appeal")
     add_signature(campaign)
     add_signature(campaign, "Other Person", "other@mail.example")
-    campaigns.close(session, campaign)
+    campaigns.close(session, None, campaign)
     campaign.closed_at = utcnow() - 181 * DAY
     session.commit()
     dry = runner.invoke(args=["retention", "run", "--dry-run"])
@@ -167,14 +167,15 @@ def test_the_worker_anonymises_due_campaigns_without_a_cron_job(app, session, ma
 
     campaign = make_campaign(slug="old-appeal")
     add_signature(campaign)
-    campaigns.close(session, campaign)
+    campaigns.close(session, None, campaign)
     campaign.closed_at = utcnow() - 181 * DAY
     session.commit()
     campaign_id = campaign.id
-    from campaign.housekeeping import run_housekeeping
+    from campaign.jobs import run_due_jobs
 
-    # Between the worker's hourly retention runs, minute housekeeping leaves it alone.
-    assert "signatures_anonymised" not in run_housekeeping(session, retention=False)
+    # Between the worker's hourly retention runs, the minute jobs leave it alone.
+    ran = run_due_jobs(app, session, {"retention.anonymise_due": 0.0}, now=120.0)
+    assert "retention.anonymise_due" not in ran and "campaigns.close_expired" in ran
     assert personal_data(session, campaign)[0][1] is not None
     run_worker(app, once=True)
     campaign = session.get(Campaign, campaign_id)
@@ -342,7 +343,7 @@ def test_workspace_page_says_how_long_signers_details_are_kept(client, session, 
     campaign = make_campaign(organisation_id=owner.memberships[0].organisation_id)
     login(client, owner)
     assert kept in client.get(f"/{lang}/manage/campaigns/{campaign.id}/").get_data(as_text=True)
-    campaigns.close(session, campaign)
+    campaigns.close(session, None, campaign)
     campaign.retention_days = 30
     session.commit()
     page = client.get(f"/{lang}/manage/campaigns/{campaign.id}/").get_data(as_text=True)

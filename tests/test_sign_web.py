@@ -565,7 +565,7 @@ def test_links_only_act_on_post(web, session, slug, lang, deliver):
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_link_to_a_closed_campaign_says_so(web, session, slug, lang, deliver):
     confirm, _ = signed(web, slug, lang, deliver)
-    campaign_services.close(session, session.scalar(sa.select(Campaign).where(Campaign.slug == slug)))
+    campaign_services.close(session, None, session.scalar(sa.select(Campaign).where(Campaign.slug == slug)))
     session.commit()
 
     page = Page(web.get(confirm))

@@ -258,7 +258,7 @@ def test_publishing_refused_while_a_language_is_incomplete(session, make_campaig
     campaigns.set_text(session, campaign, "en", title="Set them free", summary="  ", body_md="The text")
     campaigns.set_demands(session, campaign, [DemandInput({"ar": ("المطلب", "شرح"), "en": ("Demand", "")})])
     with pytest.raises(NotReady) as refused:
-        campaigns.publish(session, campaign)
+        campaigns.publish(session, None, campaign)
     assert set(refused.value.missing) == {Missing("en", "summary"), Missing("en", "demand_body", 1)}
     session.rollback()
     assert session.scalar(sa.select(Campaign.state).where(Campaign.id == campaign.id)) == CampaignState.draft
@@ -266,17 +266,17 @@ def test_publishing_refused_while_a_language_is_incomplete(session, make_campaig
     campaign = session.get(Campaign, campaign.id)
     campaigns.set_text(session, campaign, "en", title="Set them free", summary="Short", body_md="The text")
     campaigns.set_demands(session, campaign, [DemandInput({"ar": ("المطلب", "شرح"), "en": ("Demand", "Why")})])
-    campaigns.publish(session, campaign)
+    campaigns.publish(session, None, campaign)
     assert campaign.state == CampaignState.published
 
 
 def test_publishing_refused_without_any_arabic_text(session):
     from campaign.campaigns.models import CampaignKind
 
-    campaign = campaigns.create_campaign(session, slug="english-only", kind=CampaignKind.petition)
+    campaign = campaigns.create(session, None, slug="english-only", kind=CampaignKind.petition)
     campaigns.set_text(session, campaign, "en", title="T", summary="S", body_md="B")
     with pytest.raises(NotReady) as refused:
-        campaigns.publish(session, campaign)
+        campaigns.publish(session, None, campaign)
     assert set(refused.value.missing) == {Missing("ar", "title"), Missing("ar", "summary"), Missing("ar", "body")}
     assert campaign.state == CampaignState.draft
 
@@ -302,7 +302,7 @@ def test_a_pending_signature_cannot_be_confirmed_once_the_campaign_closed(sessio
     campaign = make_campaign()
     sign_as(session, campaign, "layla@example.org")
     token = token_in(mails(session)[0])
-    campaigns.close(session, campaign)
+    campaigns.close(session, None, campaign)
     session.commit()
     with pytest.raises(TokenError) as problem:
         services.verify(session, token)

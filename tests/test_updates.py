@@ -51,7 +51,7 @@ def test_update_goes_to_each_opted_in_signer_in_their_own_language(session, owne
     add_signature(campaign, "No Updates", "quiet@mail.example", opt_in=False)
     add_signature(campaign, "Not Confirmed", "pending@mail.example", opt_in=True, verified=False)
     invalid = add_signature(campaign, "Fake Name", "fake@mail.example", opt_in=True)
-    signing._move(session, invalid, SignatureState.invalidated)
+    signing.move(session, invalid, SignatureState.invalidated)
     unsubscribed = add_signature(campaign, "Gone Away", "gone@mail.example", opt_in=True)
     unsubscribed.opt_in = False  # as unsubscribing leaves it
     session.commit()
@@ -264,8 +264,8 @@ def test_archived_campaigns_get_no_updates(session, owned):
 
     owner, _, campaign = owned
     update = services.create_draft(session, owner, campaign, TEXTS)
-    campaigns.close(session, campaign)
-    campaigns.archive(session, campaign)
+    campaigns.close(session, None, campaign)
+    campaigns.archive(session, None, campaign)
     with pytest.raises(services.CampaignArchived):
         services.start_sending(session, owner, update)
     with pytest.raises(services.CampaignArchived):

@@ -53,7 +53,7 @@ def campaign_link(campaign: Campaign, lang: str, channel: str | None = None) -> 
 
 def share_message(campaign: Campaign, lang: str) -> str:
     text = campaign.text(lang)
-    message = (text.share_text or text.title) if text else campaign.slug
+    message = (text.share_text if text else "") or campaign.title_in(lang)
     if campaign.hashtag and f"#{campaign.hashtag}" not in message:
         message = f"{message} #{campaign.hashtag}"
     return message

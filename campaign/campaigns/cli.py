@@ -1,4 +1,4 @@
-"""`flask campaigns …`: list campaigns and reconcile their counters."""
+"""`flask campaigns list`. (`campaigns reconcile` belongs to signatures, whose rows it counts.)"""
 from __future__ import annotations
 
 import click
@@ -20,18 +20,6 @@ def list_command() -> None:
             f"{campaign.slug}\t{campaign.kind.value}\t{campaign.state.value}\t"
             f"verified={campaign.verified_count}\tpending={campaign.pending_count}"
         )
-
-
-@campaigns_cli.command("reconcile")
-def reconcile_command() -> None:
-    """Recount every campaign's signatures and fix the stored counters."""
-    from campaign.signatures.services import reconcile_counts
-
-    fixes = reconcile_counts(db.session)
-    db.session.commit()
-    for slug, counter, stored, actual in fixes:
-        click.echo(f"{slug}: {counter} {stored} → {actual}")
-    click.echo(f"{len(fixes)} counter(s) corrected")
 
 
 def init_app(app: Flask) -> None:

@@ -21,7 +21,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from campaign.campaigns.editing import CampaignChanges, TextInput
+from campaign.campaigns.services import CampaignChanges, TextInput
 from campaign.campaigns.models import Campaign, CampaignKind, Digits
 from campaign.campaigns.services import SLUG_RE, DemandInput
 from campaign.i18n import LANGUAGES, language_name, normalise_digits

@@ -95,6 +95,11 @@ class Campaign(db.Model):
     def text(self, lang: str) -> CampaignText | None:
         return next((t for t in self.texts if t.locale == lang), None)
 
+    def title_in(self, lang: str) -> str:
+        """The title in ``lang``; a draft without one yet is named by its slug."""
+        text = self.text(lang)
+        return text.title if text and text.title else self.slug
+
     @property
     def is_open(self) -> bool:
         if self.state != CampaignState.published:

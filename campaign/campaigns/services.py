@@ -1,9 +1,16 @@
-"""Campaign operations: plain values in, objects out. Callers commit."""
+"""Campaign operations: create, edit, publish, close, reopen, archive, and the
+public queries. Plain values in, objects out; callers commit (or roll back).
+
+Operations take the ``actor``: the organiser acting in the workspace, whose
+permission is checked and whose action is audited in the same transaction, or
+``None`` for the platform itself (a command, the demo loader, a scheduled job).
+Views never pass None: they are behind login.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -19,6 +26,9 @@ from campaign.campaigns.models import (
     Digits,
 )
 from campaign.i18n import LANGUAGES
+from campaign.organiser import audit
+from campaign.organiser.access import Permission, allowed, require, require_campaign
+from campaign.organiser.models import Organiser
 from campaign.privacy.keys import utcnow
 from campaign.sanitize import render_markdown
 
@@ -56,20 +66,38 @@ class Missing:
         return label
 
 
-def create_campaign(
+class SlugTaken(ValueError):
+    """Another campaign already has this address."""
+
+
+class CampaignLocked(ValueError):
+    """Archived campaigns are kept as they were: no more edits."""
+
+
+class CloseDatePassed(ValueError):
+    """Reopening would close the campaign again at once: move the close date first."""
+
+
+def create(
     session: Session,
+    actor: Organiser | None,
     *,
     slug: str,
     kind: CampaignKind,
+    organisation_id: int | None = None,
     hashtag: str | None = None,
     goal: int | None = None,
     closes_at: dt.datetime | None = None,
     digits: Digits = Digits.latn,
-    organisation_id: int | None = None,
 ) -> Campaign:
-    """Create a draft campaign. The slug must be lowercase ASCII words joined by hyphens."""
+    """Start a draft campaign. The slug must be lowercase ASCII words joined by
+    hyphens and free; an organiser must be allowed to edit for the organisation."""
+    if actor is not None:
+        require(actor, Permission.edit_campaigns, organisation_id)
     if not SLUG_RE.match(slug):
         raise ValueError("slug must be lowercase letters, digits and hyphens")
+    if get_by_slug(session, slug) is not None:
+        raise SlugTaken(slug)
     campaign = Campaign(
         slug=slug,
         kind=kind,
@@ -82,6 +110,7 @@ def create_campaign(
     )
     session.add(campaign)
     session.flush()
+    _audit(session, actor, "campaign.create", campaign=campaign, slug=slug, kind=kind.value)
     return campaign
 
 
@@ -173,25 +202,13 @@ def change_state(session: Session, campaign: Campaign, new: CampaignState) -> Ca
     return campaign
 
 
-def publish(session: Session, campaign: Campaign) -> Campaign:
-    return change_state(session, campaign, CampaignState.published)
-
-
-def close(session: Session, campaign: Campaign) -> Campaign:
-    return change_state(session, campaign, CampaignState.closed)
-
-
-def archive(session: Session, campaign: Campaign) -> Campaign:
-    return change_state(session, campaign, CampaignState.archived)
-
-
 def close_expired(session: Session) -> int:
     """Close every published campaign whose close date has passed."""
     expired = session.scalars(
         sa.select(Campaign).where(Campaign.state == CampaignState.published, Campaign.closes_at <= utcnow())
     ).all()
     for campaign in expired:
-        change_state(session, campaign, CampaignState.closed)
+        close(session, None, campaign)
     return len(expired)
 
 
@@ -214,3 +231,166 @@ def public_campaigns(session: Session) -> list[Campaign]:
 
 def is_public(campaign: Campaign) -> bool:
     return campaign.state in (CampaignState.published, CampaignState.closed, CampaignState.archived)
+
+
+# --- editing in the workspace ---
+
+@dataclass(frozen=True)
+class TextInput:
+    """One language's texts, as typed (Markdown body)."""
+
+    title: str = ""
+    summary: str = ""
+    body_md: str = ""
+    share_text: str = ""
+
+
+@dataclass(frozen=True)
+class CampaignChanges:
+    """Everything the edit page sets. ``slug`` is only honoured while a draft: once a
+    campaign is public its address is in people's messages and must not move."""
+
+    texts: dict[str, TextInput]
+    demands: list[DemandInput] = field(default_factory=list)
+    hashtag: str | None = None
+    goal: int | None = None
+    closes_at: dt.datetime | None = None
+    digits: Digits = Digits.latn
+    retention_days: int | None = None
+    slug: str | None = None
+
+
+def _text_tuple(campaign: Campaign, locale: str) -> TextInput:
+    text = campaign.text(locale)
+    if text is None:
+        return TextInput()
+    return TextInput(text.title, text.summary, text.body_md, text.share_text)
+
+
+def _demand_tuples(campaign: Campaign) -> list[dict[str, tuple[str, str]]]:
+    result = []
+    for demand in campaign.demands:
+        texts = {}
+        for locale in LANGUAGES:
+            dtext = demand.text(locale)
+            texts[locale] = (dtext.title, dtext.body) if dtext else ("", "")
+        result.append(texts)
+    return result
+
+
+def _clean(text: TextInput) -> TextInput:
+    # set_text strips these; compare like with like so an unchanged form is no change.
+    return TextInput(text.title.strip(), text.summary.strip(), text.body_md, text.share_text.strip())
+
+
+def save(session: Session, actor: Organiser | None, campaign: Campaign, changes: CampaignChanges) -> list[str]:
+    """Apply the edit page to a campaign; returns the names of what changed
+    ("ar.title", "demands", "goal", …), which also go to the audit log.
+
+    A draft may be saved half-finished. A published or closed campaign is public,
+    so a save that would leave a language incomplete raises NotReady (roll back)."""
+    _authorise(actor, Permission.edit_campaigns, campaign)
+    if campaign.state == CampaignState.archived:
+        raise CampaignLocked(campaign.slug)
+    changed: list[str] = []
+
+    if changes.slug is not None and campaign.state == CampaignState.draft and changes.slug != campaign.slug:
+        if not SLUG_RE.match(changes.slug):
+            raise ValueError("slug must be lowercase letters, digits and hyphens")
+        if get_by_slug(session, changes.slug) is not None:
+            raise SlugTaken(changes.slug)
+        campaign.slug = changes.slug
+        changed.append("slug")
+
+    for locale in LANGUAGES:
+        new = _clean(changes.texts.get(locale, TextInput()))
+        old = _text_tuple(campaign, locale)
+        if new == old:
+            continue
+        for name in ("title", "summary", "body_md", "share_text"):
+            if getattr(new, name) != getattr(old, name):
+                changed.append(f"{locale}.{name.removesuffix('_md')}")
+        set_text(session, campaign, locale, title=new.title, summary=new.summary,
+                          body_md=new.body_md, share_text=new.share_text)
+
+    wanted = [
+        {locale: (d.texts.get(locale, ("", ""))[0].strip(), d.texts.get(locale, ("", ""))[1].strip())
+         for locale in LANGUAGES}
+        for d in changes.demands
+    ]
+    if wanted != _demand_tuples(campaign):
+        set_demands(session, campaign, [DemandInput(texts) for texts in wanted])
+        changed.append("demands")
+
+    settings = {
+        "hashtag": normalise_hashtag(changes.hashtag),
+        "goal": changes.goal,
+        "closes_at": changes.closes_at,
+        "digits": changes.digits,
+    }
+    # How long signers' details are kept is the owners' decision (the editor page
+    # shows the field only to them); an editor's save leaves it as it is.
+    if actor is None or allowed(actor, Permission.manage_retention, campaign.organisation_id):
+        settings["retention_days"] = changes.retention_days
+    for name, value in settings.items():
+        if getattr(campaign, name) != value:
+            setattr(campaign, name, value)
+            changed.append(name)
+
+    if campaign.state != CampaignState.draft:
+        missing = missing_for_publish(campaign)
+        if missing:
+            raise NotReady(missing)
+    session.flush()
+    if changed:
+        _audit(session, actor, "campaign.edit", campaign=campaign, fields=changed)
+    return changed
+
+
+def _authorise(actor: Organiser | None, permission: Permission, campaign: Campaign) -> None:
+    if actor is not None:
+        require_campaign(actor, permission, campaign)
+
+
+def _audit(session: Session, actor: Organiser | None, action: str, **detail) -> None:
+    # The audit log answers "which organiser did this"; the platform's own steps
+    # (the demo, the hourly close of expired campaigns) are not organiser actions.
+    if actor is not None:
+        audit.record(session, actor, action, **detail)
+
+
+def publish(session: Session, actor: Organiser | None, campaign: Campaign) -> Campaign:
+    """Publish a draft. Raises NotReady (with the list of what is missing) until
+    every language is complete, TransitionError from any other state."""
+    _authorise(actor, Permission.edit_campaigns, campaign)
+    change_state(session, campaign, CampaignState.published)
+    _audit(session, actor, "campaign.publish", campaign=campaign)
+    return campaign
+
+
+def close(session: Session, actor: Organiser | None, campaign: Campaign) -> Campaign:
+    """Stop taking signatures now; the page stays up with its count."""
+    _authorise(actor, Permission.edit_campaigns, campaign)
+    change_state(session, campaign, CampaignState.closed)
+    _audit(session, actor, "campaign.close", campaign=campaign)
+    return campaign
+
+
+def reopen(session: Session, actor: Organiser | None, campaign: Campaign) -> Campaign:
+    """Take signatures again after closing. Refused while the close date lies in the
+    past: the hourly job would close it again at once."""
+    _authorise(actor, Permission.edit_campaigns, campaign)
+    if campaign.state == CampaignState.closed and campaign.closes_at is not None and campaign.closes_at <= utcnow():
+        raise CloseDatePassed(campaign.slug)
+    change_state(session, campaign, CampaignState.published)
+    _audit(session, actor, "campaign.reopen", campaign=campaign)
+    return campaign
+
+
+def archive(session: Session, actor: Organiser | None, campaign: Campaign) -> Campaign:
+    """Archive a draft or closed campaign for good: it can no longer be edited or
+    reopened (owners only, as for the rest of the data's lifecycle)."""
+    _authorise(actor, Permission.manage_retention, campaign)
+    change_state(session, campaign, CampaignState.archived)
+    _audit(session, actor, "campaign.archive", campaign=campaign)
+    return campaign

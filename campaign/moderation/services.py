@@ -1,6 +1,6 @@
 """Moderation: find signatures, invalidate and restore them, spot bursts.
 
-Every state change goes through signatures.services._move, so the campaign's
+Every state change goes through signatures.services.move, so the campaign's
 counters move in the same transaction; every action is written to the audit log
 with ids and counts, never a signer's name or address. Callers commit.
 """
@@ -22,7 +22,7 @@ from campaign.organiser.models import Organiser
 from campaign.privacy.keys import email_key
 from campaign.signatures.emails import canonical_email, email_domain
 from campaign.signatures.models import Signature, SignatureState
-from campaign.signatures.services import _move, release_email
+from campaign.signatures.services import move, release_email
 from campaign.text_normalise import normalise
 
 # Signatures that count, or will once confirmed: what moderation acts on.
@@ -253,7 +253,7 @@ def invalidate(session: Session, actor: Organiser, signature: Signature, reason:
     previous = signature.state
     if previous not in ACTIVE:
         raise ModerationError(f"cannot invalidate a {previous.value} signature")
-    if not _move(session, signature, SignatureState.invalidated, moderation_reason=reason.value):
+    if not move(session, signature, SignatureState.invalidated, moderation_reason=reason.value):
         raise ModerationError("the signature changed meanwhile")
     # An uncounted signature has no more need of an address than a confirmed one.
     release_email(session, signature)
@@ -268,7 +268,7 @@ def restore(session: Session, actor: Organiser, signature: Signature, reason: Re
     if signature.state != SignatureState.invalidated:
         raise ModerationError(f"cannot restore a {signature.state.value} signature")
     new = SignatureState.verified if signature.verified_at else SignatureState.pending
-    if not _move(session, signature, new, moderation_reason=None):
+    if not move(session, signature, new, moderation_reason=None):
         raise ModerationError("the signature changed meanwhile")
     audit.record(session, actor, "signature.restore", campaign=signature.campaign,
                  signature_id=signature.id, new_state=new.value, reason=reason.value)
@@ -319,7 +319,7 @@ def bulk_invalidate(
     for start in range(0, len(ids), 500):
         chunk = session.scalars(sa.select(Signature).where(Signature.id.in_(ids[start:start + 500])))
         for signature in chunk:
-            if signature.state in ACTIVE and _move(
+            if signature.state in ACTIVE and move(
                 session, signature, SignatureState.invalidated, moderation_reason=reason.value
             ):
                 release_email(session, signature)

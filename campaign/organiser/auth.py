@@ -74,7 +74,7 @@ def _load() -> Organiser | None:
 
 
 # Pages an organiser who must set up two-factor may still open.
-TWO_FACTOR_SETUP_ENDPOINTS = {"organiser.two_factor", "organiser.logout"}
+TWO_FACTOR_SETUP_ENDPOINTS = {"manage_organiser.two_factor", "manage_organiser.logout"}
 
 
 def _two_factor_setup_due(organiser: Organiser) -> bool:
@@ -95,9 +95,9 @@ def login_required(view):
     def wrapper(*args, **kwargs):
         organiser = current_organiser()
         if organiser is None:
-            return redirect(url_for("organiser.login", next=request.full_path.rstrip("?")))
+            return redirect(url_for("manage_organiser.login", next=request.full_path.rstrip("?")))
         if _two_factor_setup_due(organiser):
-            return redirect(url_for("organiser.two_factor", next=request.full_path.rstrip("?")))
+            return redirect(url_for("manage_organiser.two_factor", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
 
     return wrapper
@@ -110,11 +110,11 @@ def fresh_two_factor_required(view):
     def wrapper(*args, **kwargs):
         organiser = current_organiser()
         if organiser is None:
-            return redirect(url_for("organiser.login", next=request.full_path.rstrip("?")))
+            return redirect(url_for("manage_organiser.login", next=request.full_path.rstrip("?")))
         if _two_factor_setup_due(organiser):
-            return redirect(url_for("organiser.two_factor", next=request.full_path.rstrip("?")))
+            return redirect(url_for("manage_organiser.two_factor", next=request.full_path.rstrip("?")))
         if not two_factor_is_fresh():
-            return redirect(url_for("organiser.reauth", next=request.full_path.rstrip("?")))
+            return redirect(url_for("manage_organiser.reauth", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
 
     return wrapper

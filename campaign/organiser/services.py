@@ -153,7 +153,7 @@ def issue_setup_token(session: Session, organiser: Organiser) -> str:
 
 
 def setup_url(token: str, lang: str) -> str:
-    return external_url("organiser.setup", lang_code=_locale(lang), token=token)
+    return external_url("manage_organiser.setup", lang_code=_locale(lang), token=token)
 
 
 def organiser_for_setup(session: Session, token: str) -> Organiser:
@@ -449,7 +449,7 @@ def _announce(session: Session, actor: Organiser, organisation: Organisation, me
     else:
         _send(session, "team_added", organiser, locale=locale,
               subject=_l("You were added to %(organisation)s on Sawt", organisation=organisation.name),
-              login_url=external_url("organiser.login", lang_code=locale), **common)
+              login_url=external_url("manage_organiser.login", lang_code=locale), **common)
 
 
 def resend_invitation(session: Session, actor: Organiser, membership: Membership, *, locale: str) -> None:

@@ -1,4 +1,4 @@
-"""`flask worker`: delivers the outbox and runs the periodic housekeeping."""
+"""`flask worker`: delivers the outbox and runs the periodic jobs that features register."""
 from __future__ import annotations
 
 import signal
@@ -8,33 +8,19 @@ import click
 from flask import Flask, current_app
 
 from campaign.extensions import db
-from campaign.housekeeping import run_housekeeping
+from campaign.jobs import run_due_jobs
 from campaign.mail.backends import backend_for
 from campaign.outbox.services import deliver_due
-from campaign.updates.services import queue_due_updates
-
-
-# Retention is measured in days; checking hourly is plenty.
-RETENTION_EVERY_SECONDS = 3600
 
 
 def run_worker(app: Flask, *, once: bool = False, stop=lambda: False) -> int:
     """Deliver due messages until stopped (or, with ``once``, until none are due)."""
     mail = backend_for(app)
     total = 0
-    last_housekeeping = last_retention = float("-inf")  # both due at start
+    last_run: dict[str, float] = {}  # every job is due at start
     while not stop():
-        now = time.monotonic()
-        if now - last_housekeeping > 60 or once:
-            retention = once or now - last_retention > RETENTION_EVERY_SECONDS
-            run_housekeeping(db.session, retention=retention)
-            db.session.commit()
-            last_housekeeping = now
-            if retention:
-                last_retention = now
-        # A batch of any update being sent goes into the outbox before delivery.
-        queue_due_updates(db.session)
-        db.session.commit()
+        # With ``once``, every job runs on each pass, as an operator draining by hand expects.
+        run_due_jobs(app, db.session, last_run, now=time.monotonic(), everything=once)
         attempted = deliver_due(app, db.session, mail)
         total += attempted
         if once and attempted == 0:

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 
 import sqlalchemy as sa
-from blinker import Namespace
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from campaign.mail.backends import MailBackend, PermanentFailure, TemporaryFailure
@@ -16,14 +14,28 @@ from campaign.privacy.keys import keyed_hash, utcnow
 
 log = logging.getLogger(__name__)
 
-signals = Namespace()
-# Sent after a message is delivered or given up on, inside the worker's transaction:
-# receivers get (message, session=...). Signatures use it to erase addresses.
-message_finished = signals.signal("message-finished")
-# Sent before a due mail is handed to a backend, inside the worker's transaction:
-# receivers get (message, session=...) and return a reason (a short string) to
-# cancel it instead, e.g. a repeat of a mail that was just sent.
-message_due = signals.signal("message-due")
+_FINISHED_LISTENERS = "sawt.outbox_finished"
+_DUE_LISTENERS = "sawt.outbox_due"
+_TASKS = "sawt.outbox_tasks"
+
+
+def on_message_finished(app: Flask, listener) -> None:
+    """Call ``listener(message, session)`` once a message is delivered or given up
+    on, inside that transaction (signatures erase an address nothing needs then)."""
+    app.extensions.setdefault(_FINISHED_LISTENERS, []).append(listener)
+
+
+def on_message_due(app: Flask, listener) -> None:
+    """Call ``listener(message, session)`` before a due mail is handed to a backend;
+    a listener returns a reason (a short string) to cancel it instead (signatures:
+    a repeat of a mail that was just sent), or None."""
+    app.extensions.setdefault(_DUE_LISTENERS, []).append(listener)
+
+
+def register_task(app: Flask, name: str, handler) -> None:
+    """``handler(session, payload)`` carries out the queued task ``name`` inside the
+    worker's transaction, and may queue mail (see enqueue_task)."""
+    app.extensions.setdefault(_TASKS, {})[name] = handler
 
 
 def enqueue_mail(
@@ -62,19 +74,6 @@ def enqueue_mails(session: Session, items, *, template: str) -> int:
     if rows:
         session.execute(sa.insert(OutboxMessage), rows)
     return len(rows)
-
-
-_TASKS: dict[str, Callable[[Session, dict], None]] = {}
-
-
-def task(name: str):
-    """Register the function that carries out the queued task ``name``: it receives
-    (session, payload) inside the worker's transaction and may queue mail."""
-    def register(function):
-        _TASKS[name] = function
-        return function
-
-    return register
 
 
 def enqueue_task(session: Session, name: str, payload: dict) -> OutboxMessage:
@@ -140,7 +139,8 @@ def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 10
             _run_task(app, session, message)
             continue
         attempted += 1
-        reasons = [reason for _, reason in message_due.send(message, session=session) if reason]
+        reasons = [reason for listener in app.extensions.get(_DUE_LISTENERS, [])
+                   if (reason := listener(message, session))]
         if reasons:
             message.last_error = reasons[0][:500]
             _finish(session, message, MessageState.dead)
@@ -172,7 +172,7 @@ def _run_task(app: Flask, session: Session, message: OutboxMessage) -> None:
     message.attempts += 1
     try:
         with session.begin_nested():
-            handler = _TASKS.get(message.template)
+            handler = app.extensions.get(_TASKS, {}).get(message.template)
             if handler is None:
                 raise PermanentFailure(f"no handler for task {message.template}")
             handler(session, dict(message.payload))
@@ -220,7 +220,8 @@ def _finish(session: Session, message: OutboxMessage, state: MessageState) -> No
     message.state = state
     _scrub(message)
     session.flush()
-    message_finished.send(message, session=session)
+    for listener in current_app.extensions.get(_FINISHED_LISTENERS, []):
+        listener(message, session)
 
 
 def cancel_queued(session: Session, signature_ids, *, reason: str, templates=None) -> int:

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from campaign.campaigns.models import Campaign, CampaignState
 from campaign.mail.compose import compose
 from campaign.organiser import audit
-from campaign.outbox.services import cancel_queued, enqueue_mail, enqueue_task, task
+from campaign.outbox.services import cancel_queued, enqueue_mail, enqueue_task
 from campaign.privacy.keys import email_key, new_token, token_hash, utcnow
 from campaign.retention.models import ErasureRequest
 from campaign.signatures import services as signatures
@@ -83,22 +83,15 @@ def _anonymised_values(signature_id: int, name: str, visibility: Visibility, sta
     else:
         new_name, new_visibility = signatures.initials(name or ""), Visibility.initials
     public_comment = state == SignatureState.verified and visibility == Visibility.full_name
+    # Everything personal goes, but what the signer had made public (cut down to
+    # initials); country stays for the public breakdown by country.
     return dict(
+        Signature.personal_data_cleared(keep=frozenset({"country"})),
         id=signature_id,
         name=new_name,
         search_name=normalise(new_name)[:255],
         visibility=new_visibility,
         comment=comment if public_comment else None,
-        email=None,
-        email_key=None,
-        email_domain=None,
-        ip_key=None,
-        opt_in=False,
-        token_seed=None,
-        verify_token_hash=None,
-        verify_expires_at=None,
-        withdraw_token_hash=None,
-        withdraw_expires_at=None,
     )
 
 
@@ -197,8 +190,7 @@ def queue_erasure_request(session: Session, address: str, *, locale: str) -> Non
     enqueue_task(session, "retention.request_erasure", {"address": address, "locale": locale})
 
 
-@task("retention.request_erasure")
-def _request_erasure_task(session: Session, payload: dict) -> None:
+def request_erasure_task(session: Session, payload: dict) -> None:
     request_erasure(session, payload["address"], locale=payload["locale"])
 
 

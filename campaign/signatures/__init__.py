@@ -1,0 +1,28 @@
+"""Signatures: sign, confirm by e-mail, withdraw, and the counts."""
+from __future__ import annotations
+
+from flask import Flask
+
+from campaign.jobs import register_job
+
+
+def init_app(app: Flask) -> None:
+    from campaign.campaigns.page import register_section
+    from campaign.outbox.services import on_message_due, on_message_finished, register_task
+    from campaign.signatures import cli, routes, services
+
+    app.register_blueprint(routes.bp)
+    cli.init_app(app)
+    register_section(app, "sign_now", "signatures/_jump.html", slot="header")
+    register_section(app, "sign", "signatures/_count_and_form.html", routes.sign_section, slot="aside", order=10)
+    register_section(app, "recent_signers", "signatures/_recent_signers.html", routes.recent_signers_section,
+                     order=60)
+    register_section(app, "countries", "signatures/_countries.html", routes.countries_section, order=70)
+    # Erasing an address once its last mail is delivered is a privacy promise.
+    on_message_finished(app, services.release_after_delivery)
+    # A double click or a second "resend" mails the same links once, not twice.
+    on_message_due(app, services.repeat_of_a_recent_mail)
+    # The resend form's look-up runs in the worker: the request does the same work
+    # whatever the address (see request_link).
+    register_task(app, "signatures.resend_link", services.resend_link_task)
+    register_job(app, "signatures.erase_expired_pending", services.erase_expired_pending, every=60)

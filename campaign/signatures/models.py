@@ -109,3 +109,25 @@ class Signature(db.Model):
     moderation_reason: Mapped[str | None] = mapped_column(sa.String(32))
 
     campaign: Mapped[Campaign] = relationship()
+
+    # Every column is in exactly one of these two sets (a test checks it), so a new
+    # column cannot slip past withdrawal and anonymisation unclassified.
+    #: What says something about the person who signed, or links to them.
+    PERSONAL = frozenset({
+        "name", "search_name", "country", "comment", "opt_in", "email", "email_key", "email_domain", "ip_key",
+        "token_seed", "verify_token_hash", "verify_expires_at", "withdraw_token_hash", "withdraw_expires_at",
+    })
+    #: What is about the signature: its campaign, state, dates, language, channel.
+    NOT_PERSONAL = frozenset({
+        "id", "campaign_id", "state", "visibility", "locale", "referral", "created_at", "verified_at",
+        "withdrawn_at", "moderation_reason",
+    })
+
+    @classmethod
+    def personal_data_cleared(cls, *, keep: frozenset[str] = frozenset()) -> dict[str, object]:
+        """Column values that erase every personal column but those in ``keep``."""
+        unknown = keep - cls.PERSONAL
+        if unknown:
+            raise ValueError(f"not personal columns: {sorted(unknown)}")
+        emptied = {"name": "", "search_name": "", "opt_in": False}
+        return {name: emptied.get(name) for name in cls.PERSONAL - keep}

@@ -1,21 +1,46 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound
 
 from campaign.amplify.share import REFERRAL_CODES, campaign_link, share_links
-from campaign.campaigns.routes import public_campaign_or_404, render_campaign
+from campaign.campaigns import page
+from campaign.campaigns.models import Campaign
+from campaign.campaigns.page import public_campaign_or_404
 from campaign.extensions import db, limiter
 from campaign.i18n import current_language
 from campaign.privacy.keys import client_ip_key
 from campaign.signatures import services
 from campaign.signatures.forms import ConfirmForm, ResendForm, SignForm
 from campaign.signatures.models import Visibility
-from campaign.signatures.services import SignInput, TokenError, TokenProblem
+from campaign.signatures.services import SignInput, TokenError, TokenProblem, country_breakdown, recent_public_signers
 
 bp = Blueprint("signatures", __name__, url_prefix="/<lang_code>")
+
+
+# --- this feature's sections of the campaign page ---
+
+def sign_section(campaign: Campaign, lang: str, preview: bool) -> dict:
+    """The count and the sign form (switched off in the editor's preview)."""
+    form = None
+    if campaign.is_open or preview:
+        form = SignForm(lang, formdata=None, ref=request.args.get("ref", ""))
+    return {"form": form}
+
+
+def recent_signers_section(campaign: Campaign, lang: str, preview: bool) -> dict:
+    return {"signers": recent_public_signers(db.session, campaign)}
+
+
+def countries_section(campaign: Campaign, lang: str, preview: bool) -> dict:
+    minimum = current_app.config["PUBLIC_BREAKDOWN_MIN"]
+    return {"breakdown": country_breakdown(db.session, campaign, minimum), "minimum": minimum}
+
+
+def _render_with_form(campaign: Campaign, form: SignForm | None, status: int):
+    return page.render(campaign, status=status, overrides={"sign": {"form": form}} if form is not None else None)
 
 
 def _sign_limit() -> str:
@@ -31,11 +56,11 @@ def _resend_limit() -> str:
 def sign(slug: str):
     campaign = public_campaign_or_404(slug)
     if not campaign.is_open:
-        return render_campaign(campaign, status=409)
+        return page.render(campaign, status=409)
     lang = current_language()
     form = SignForm(lang)
     if not form.validate_on_submit():
-        return render_campaign(campaign, form, status=422)
+        return _render_with_form(campaign, form, 422)
     if form.website.data:
         # A bot filled the honeypot: it sees the usual answer (same status, same
         # page), nothing is stored.
@@ -63,8 +88,6 @@ def sign(slug: str):
 def csrf_failed(error):
     """An expired or missing form token: show the form again with everything the
     signer typed, and a fresh token, rather than losing their input."""
-    from flask import request
-
     slug = (request.view_args or {}).get("slug")
     if request.endpoint == "signatures.sign" and slug:
         try:
@@ -76,7 +99,7 @@ def csrf_failed(error):
         form = SignForm(current_language())
         form.validate()
         form.form_errors.append(_("Your form expired. Please check your details and send it again."))
-        return render_campaign(campaign, form, status=400)
+        return _render_with_form(campaign, form, 400)
     return render_template("errors/csrf.html"), 400
 
 

@@ -24,15 +24,7 @@ from campaign.campaigns.models import Campaign
 from campaign.mail.compose import compose
 from campaign.outbox.models import OutboxMessage
 from campaign.outbox.models import MessageState
-from campaign.outbox.services import (
-    cancel_queued,
-    enqueue_mail,
-    enqueue_task,
-    message_due,
-    message_finished,
-    pending_for_signature,
-    task,
-)
+from campaign.outbox.services import cancel_queued, enqueue_mail, enqueue_task, pending_for_signature
 from campaign.privacy.keys import email_key, new_token, token_hash, utcnow
 from campaign.signatures.emails import canonical_email, email_domain
 from campaign.signatures.models import Signature, SignatureState, Visibility
@@ -88,9 +80,10 @@ def clean_referral(value: str | None) -> str | None:
     return value if REFERRAL_RE.match(value) else None
 
 
-def _move(session: Session, signature: Signature, new: SignatureState, **values) -> bool:
-    """Change a signature's state if it is still what we read, and adjust the
-    campaign's counters in the same transaction. False if someone else got there first."""
+def move(session: Session, signature: Signature, new: SignatureState, **values) -> bool:
+    """Change a signature's state (and set ``values``) if it is still what we read,
+    and adjust the campaign's counters in the same transaction; every state change
+    goes through here. False if someone else got there first."""
     old = signature.state
     old.check(new)
     result = session.execute(
@@ -167,11 +160,6 @@ def _renew_links(signature: Signature, now: dt.datetime, *, confirming: bool) ->
         signature.verify_expires_at = now + _verify_window()
 
 
-def _campaign_title(campaign: Campaign, locale: str) -> str:
-    text = campaign.text(locale)
-    return text.title if text else campaign.slug
-
-
 def _queue_mail(
     session: Session,
     signature: Signature,
@@ -207,7 +195,7 @@ def _compose_mail(
         to=to,
         locale=locale,
         subject=subjects[template],
-        campaign_title=_campaign_title(campaign, locale),
+        campaign_title=campaign.title_in(locale),
         campaign_url=external_url("campaigns.show", lang_code=locale, slug=campaign.slug),
         confirm_url=(
             external_url("signatures.confirm", lang_code=locale, token=verify_token) if verify_token else None
@@ -295,7 +283,7 @@ def _sign_again(
     locale = fields["locale"]
     if existing.state == SignatureState.withdrawn:
         # Withdrawing killed the old links; this is a new signature with new ones.
-        _move(session, existing, SignatureState.pending, verified_at=None, withdrawn_at=None, **fields,
+        move(session, existing, SignatureState.pending, verified_at=None, withdrawn_at=None, **fields,
               **_new_links(now))
         _queue_mail(session, existing, "confirm", to=data.email, locale=locale, confirming=True)
         return existing, SignOutcome.signed_again
@@ -303,7 +291,7 @@ def _sign_again(
         # They probably lost the first e-mail: the latest details, and the same link
         # again. The confirm page shows the details, so nobody confirms unseen what
         # someone else typed with their address; a repeat within SIGN_REPEAT_SECONDS
-        # is not mailed again (see _repeat_of_a_recent_mail).
+        # is not mailed again (see repeat_of_a_recent_mail).
         for name, value in fields.items():
             setattr(existing, name, value)
         _renew_links(existing, now, confirming=True)
@@ -340,7 +328,7 @@ def verify(session: Session, token: str) -> Signature:
     Confirming twice is harmless; the count moves once."""
     signature = find_for_confirmation(session, token)
     if signature.state == SignatureState.pending:
-        _move(session, signature, SignatureState.verified, verified_at=utcnow())
+        move(session, signature, SignatureState.verified, verified_at=utcnow())
         release_email(session, signature)
     return signature
 
@@ -358,11 +346,9 @@ def withdraw(session: Session, token: str) -> Signature:
     """Withdraw a signature: the name, comment and address go, the count drops.
     Only the keyed hash stays, so the same person can sign again later."""
     signature = find_for_withdrawal(session, token)
-    _move(
-        session, signature, SignatureState.withdrawn,
-        withdrawn_at=utcnow(), name="", search_name="", comment=None, country=None, email=None,
-        email_domain=None, opt_in=False, token_seed=None, verify_token_hash=None, withdraw_token_hash=None,
-    )
+    # Only the keyed hash of the address stays, so the same person can sign again.
+    move(session, signature, SignatureState.withdrawn, withdrawn_at=utcnow(),
+         **Signature.personal_data_cleared(keep=frozenset({"email_key"})))
     # Nothing still waiting in the outbox (a confirmation, an update) may reach
     # someone who just withdrew: it would carry their address and dead links.
     cancel_queued(session, [signature.id], reason="withdrawn")
@@ -379,7 +365,7 @@ def erase(session: Session, signature: Signature) -> None:
     """Delete a signature for good (the signer asked for their data to be erased).
     It stops counting first, so the campaign's counters drop in the same transaction."""
     if signature.state != SignatureState.withdrawn:
-        _move(session, signature, SignatureState.withdrawn, withdrawn_at=utcnow())
+        move(session, signature, SignatureState.withdrawn, withdrawn_at=utcnow())
     session.delete(signature)
     session.flush()
 
@@ -417,15 +403,13 @@ def request_link(session: Session, campaign: Campaign, address: str, *, locale: 
     enqueue_task(session, "signatures.resend_link", {"campaign_id": campaign.id, "address": address, "locale": locale})
 
 
-@task("signatures.resend_link")
-def _resend_link_task(session: Session, payload: dict) -> None:
+def resend_link_task(session: Session, payload: dict) -> None:
     campaign = session.get(Campaign, payload["campaign_id"])
     if campaign is not None:
         resend_link(session, campaign, payload["address"], locale=payload["locale"])
 
 
-@message_due.connect
-def _repeat_of_a_recent_mail(message: OutboxMessage, session: Session) -> str | None:
+def repeat_of_a_recent_mail(message: OutboxMessage, session: Session) -> str | None:
     """A link mail asked for within SIGN_REPEAT_SECONDS after the same mail to the
     same signature is not sent: it carries the same links. Unless that earlier mail
     has failed (it is backing off): then the new one goes at once."""
@@ -455,8 +439,8 @@ def release_email(session: Session, signature: Signature) -> bool:
     return True
 
 
-@message_finished.connect
-def _release_after_delivery(message: OutboxMessage, session: Session) -> None:
+def release_after_delivery(message: OutboxMessage, session: Session) -> None:
+    """The outbox calls this when a message is done: the address may go now."""
     if message.signature_id is not None:
         signature = session.get(Signature, message.signature_id)
         if signature is not None:

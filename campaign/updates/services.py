@@ -212,7 +212,6 @@ def _subject(update: Update, locale: str, *, test: bool = False):
 
 def _render(update: Update, locale: str, *, to: str, unsubscribe_url: str | None, test: bool = False) -> dict:
     campaign = update.campaign
-    campaign_text = campaign.text(locale)
     text = update.text(locale)
     headers = None
     if unsubscribe_url:
@@ -227,7 +226,7 @@ def _render(update: Update, locale: str, *, to: str, unsubscribe_url: str | None
         subject=_subject(update, locale, test=test),
         headers=headers,
         test=test,
-        campaign_title=campaign_text.title if campaign_text else campaign.slug,
+        campaign_title=campaign.title_in(locale),
         campaign_url=external_url("campaigns.show", lang_code=locale, slug=campaign.slug),
         body_md=text.body_md,
         body_html=text.body_html,

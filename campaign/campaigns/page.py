@@ -1,0 +1,107 @@
+"""The public campaign page, composed of the sections that features register.
+
+The campaigns feature draws the frame (title, summary, text, demands); every other
+feature adds what it owns — the count and sign form, recent signers, signatories,
+targets, share panel — with ``register_section`` from its ``init_app``, without
+importing another feature's views. A section is a template and a function that
+gives it its data; the page puts it in a slot, ordered by ``order``:
+
+- ``header``: under the summary (the count, "Sign now");
+- ``main``: after the text and demands;
+- ``aside``: beside the text on wide screens, after it on phones (the sign form).
+
+A section's template sees ``campaign``, ``text``, ``lang``, ``preview`` and its own
+data as ``data``. When a section's data holds a ``form`` with errors (a failed
+post re-renders the page), the page lists those errors at the top.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import Flask, abort, current_app, render_template
+
+from campaign.campaigns import services
+from campaign.campaigns.models import Campaign
+from campaign.extensions import db
+from campaign.i18n import current_language
+
+SLOTS = ("header", "main", "aside")
+_SECTIONS = "sawt.page_sections"
+_VIEW_LISTENERS = "sawt.page_view_listeners"
+
+SectionData = Callable[[Campaign, str, bool], dict]
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    template: str
+    data: SectionData
+    slot: str
+    order: int
+
+
+@dataclass(frozen=True)
+class RenderedSection:
+    name: str
+    template: str
+    data: dict
+
+
+def public_campaign_or_404(slug: str) -> Campaign:
+    """The campaign at /<lang>/c/<slug>, for every public view of any feature."""
+    campaign = services.get_by_slug(db.session, slug)
+    if campaign is None or not services.is_public(campaign):
+        abort(404)
+    return campaign
+
+
+def register_section(app: Flask, name: str, template: str, data: SectionData | None = None, *,
+                     slot: str = "main", order: int = 50) -> None:
+    """Add a section to every campaign page. ``data(campaign, lang, preview)``
+    returns the dict its template sees as ``data``."""
+    if slot not in SLOTS:
+        raise ValueError(f"unknown slot {slot!r}; one of {SLOTS}")
+    sections = app.extensions.setdefault(_SECTIONS, {})
+    if name in sections:
+        raise ValueError(f"section {name!r} is registered twice")
+    sections[name] = Section(name, template, data or (lambda campaign, lang, preview: {}), slot, order)
+
+
+def on_public_view(app: Flask, listener: Callable[[Campaign], None]) -> None:
+    """Call ``listener(campaign)`` whenever the public page is shown (not previews)."""
+    app.extensions.setdefault(_VIEW_LISTENERS, []).append(listener)
+
+
+def viewed(campaign: Campaign) -> None:
+    for listener in current_app.extensions.get(_VIEW_LISTENERS, []):
+        listener(campaign)
+
+
+def render(campaign: Campaign, *, status: int = 200, preview: bool = False,
+           overrides: dict[str, dict] | None = None):
+    """The campaign page. ``overrides`` replaces part of a section's data, by
+    section name: the sign view passes its form back, with the signer's input and
+    the errors, as ``{"sign": {"form": form}}``. ``preview`` (the editor's draft
+    preview) shows a "not public" banner and the forms switched off."""
+    lang = current_language()
+    overrides = overrides or {}
+    slots: dict[str, list[RenderedSection]] = {slot: [] for slot in SLOTS}
+    sections = sorted(current_app.extensions.get(_SECTIONS, {}).values(), key=lambda s: (s.order, s.name))
+    for section in sections:
+        data = section.data(campaign, lang, preview)
+        data.update(overrides.get(section.name, {}))
+        slots[section.slot].append(RenderedSection(section.name, section.template, data))
+    forms_with_errors = [
+        s.data["form"] for slot in SLOTS for s in slots[slot] if s.data.get("form") is not None and s.data["form"].errors
+    ]
+    html = render_template(
+        "campaigns/show.html",
+        campaign=campaign,
+        text=campaign.text(lang),
+        slots=slots,
+        forms_with_errors=forms_with_errors,
+        preview=preview,
+    )
+    return html, status
