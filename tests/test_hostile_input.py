@@ -11,6 +11,8 @@ from wtforms.fields.core import UnboundField
 
 from tests.conftest import csrf_token, login
 
+pytestmark = pytest.mark.attack
+
 BAD_TOKEN = "A" * 43
 REASON = {"en": "This form does not take files.", "ar": "لا يقبل هذا النموذج ملفات."}
 

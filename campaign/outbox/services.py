@@ -116,7 +116,8 @@ def message_id(app: Flask, message: OutboxMessage) -> str:
     by the receiving side. Keyed, so it reveals nothing about how many messages we send."""
     sender = app.config["MAIL_FROM"]
     domain = sender.rsplit("@", 1)[-1].strip(" >") or "sawt.localhost"
-    digest = keyed_hash(app.config["SECRET_KEY"].encode(), f"outbox:{message.id}:{message.idempotency_key or ''}")
+    # DATA_KEY, not SECRET_KEY: it is never rotated, so the id survives a restart with new settings.
+    digest = keyed_hash(app.config["DATA_KEY"].encode(), f"message-id:{message.id}:{message.idempotency_key or ''}")
     return f"<{digest[:32]}@{domain}>"
 
 
