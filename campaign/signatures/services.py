@@ -346,12 +346,13 @@ def withdraw(session: Session, token: str) -> Signature:
     """Withdraw a signature: the name, comment and address go, the count drops.
     Only the keyed hash stays, so the same person can sign again later."""
     signature = find_for_withdrawal(session, token)
+    # Nothing still waiting in the outbox (a confirmation, an update) may reach
+    # someone who withdraws: it would carry their address and dead links. Cancelled
+    # first: the worker locks a message, then its signature, and so do we.
+    cancel_queued(session, [signature.id], reason="withdrawn")
     # Only the keyed hash of the address stays, so the same person can sign again.
     move(session, signature, SignatureState.withdrawn, withdrawn_at=utcnow(),
          **Signature.personal_data_cleared(keep=frozenset({"email_key"})))
-    # Nothing still waiting in the outbox (a confirmation, an update) may reach
-    # someone who just withdrew: it would carry their address and dead links.
-    cancel_queued(session, [signature.id], reason="withdrawn")
     # Nor does the signature stay linked to what was mailed to it; if they sign
     # again, their new links are not taken for repeats of the old mails.
     session.execute(
