@@ -35,7 +35,7 @@ FEATURES = (
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
+        instance_path=config_module.INSTANCE_PATH,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
@@ -123,6 +123,7 @@ def register_errorhandlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
     from campaign.organiser.access import PermissionDenied
+    from campaign.security import CrossSiteRefused
 
     def page(template: str, status: int):
         def handler(error):
@@ -136,6 +137,7 @@ def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(405, page("errors/405.html", 405))
     app.register_error_handler(400, page("errors/400.html", 400))
     app.register_error_handler(CSRFError, page("errors/csrf.html", 400))
+    app.register_error_handler(CrossSiteRefused, page("errors/cross_site.html", 403))
     app.register_error_handler(429, page("errors/429.html", 429))
     app.register_error_handler(500, page("errors/500.html", 500))
 

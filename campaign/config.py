@@ -4,7 +4,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
+if (_PACKAGE / "templates").is_dir():
+    # Installed from a wheel: setup.py put templates/, static/, translations/ and
+    # migrations/ inside the package. The instance folder (SQLite, generated keys)
+    # is Flask's default for an installed package: <sys.prefix>/var/campaign-instance.
+    ROOT = _PACKAGE
+    INSTANCE_PATH = None
+else:
+    # A checkout (run in place or installed editable): they sit beside the package.
+    ROOT = _PACKAGE.parent
+    INSTANCE_PATH = str(ROOT / "instance")
 
 
 def _int(name: str, default: int) -> int:

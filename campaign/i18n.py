@@ -5,7 +5,9 @@ only list in the code.
 """
 from __future__ import annotations
 
+import logging
 from functools import cache
+from pathlib import Path
 
 from babel import Locale
 from babel.numbers import format_decimal
@@ -14,6 +16,10 @@ from flask_babel import get_locale
 
 LANGUAGES: list[str] = ["ar", "en"]
 DEFAULT_LANGUAGE = "ar"
+# The language of the msgids in the code and templates: it needs no catalogue.
+SOURCE_LANGUAGE = "en"
+
+log = logging.getLogger(__name__)
 
 _ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
@@ -96,7 +102,34 @@ def _address_has_a_page(url_rule) -> bool:
     )
 
 
+def _check_catalogues(app: Flask) -> None:
+    """Log an error for every language whose compiled catalogue is missing or older
+    than its .po. Flask-Babel quietly falls back to the msgids, so an install that
+    skipped the build step would serve Arabic campaigns inside an English interface
+    and nobody would be told."""
+    domain = app.config.get("BABEL_DOMAIN", "messages").split(";")[0]
+    directories = [
+        Path(app.root_path, directory)
+        for directory in app.config.get("BABEL_TRANSLATION_DIRECTORIES", "translations").split(";")
+    ]
+    remedy = "run `flask translate compile`, or reinstall the package"
+    for lang in LANGUAGES:
+        if lang == SOURCE_LANGUAGE:
+            continue
+        catalogues = [directory / lang / "LC_MESSAGES" / f"{domain}.mo" for directory in directories]
+        if not any(mo.exists() for mo in catalogues):
+            log.error("No compiled catalogue for %r in %s: those pages show English; %s",
+                      lang, " or ".join(str(d) for d in directories), remedy)
+        for mo in catalogues:
+            po = mo.with_suffix(".po")
+            if mo.exists() and po.exists() and po.stat().st_mtime > mo.stat().st_mtime:
+                log.error("%s is older than %s: its newest translations are missing; %s",
+                          mo, po.name, remedy)
+
+
 def init_app(app: Flask) -> None:
+    _check_catalogues(app)
+
     @app.url_value_preprocessor
     def pull_lang(endpoint, values):
         if values and "lang_code" in values:

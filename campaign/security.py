@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
-from flask import Flask, g, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext as _
+from werkzeug.exceptions import Forbidden
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = (
@@ -12,6 +14,37 @@ CSP = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
     "object-src 'none'; frame-ancestors {frame_ancestors}"
 )
+
+
+class CrossSiteRefused(Forbidden):
+    """A cross-site post to a public form whose page has nothing typed to keep."""
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def cross_site() -> bool:
+    """Whether this request is a cross-site form post, by Fetch Metadata or Origin.
+
+    Every current browser sends Sec-Fetch-Site: a post is ours when it says
+    same-origin (our own page, even inside another site's iframe) or none (typed,
+    bookmarked). An older browser sends only Origin, which must be ours: PUBLIC_URL's
+    origin (behind a proxy that rewrites Host) or the request's own. A request with
+    neither header does not come from a browser, so no visitor's trust is at stake."""
+    if request.method in SAFE_METHODS:
+        return False
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    return origin.rstrip("/").lower() not in _our_origins()
+
+
+def _our_origins() -> set[str]:
+    public = urlsplit(current_app.config["PUBLIC_URL"])
+    return {f"{public.scheme}://{public.netloc}".lower(), request.host_url.rstrip("/").lower()}
 
 
 def allow_framing(frame_ancestors: str = "*") -> None:

@@ -261,12 +261,15 @@ def link_in(message, path_part: str) -> str:
 
 
 def csrf_token(client, url: str) -> str:
+    """The form token of a workspace page. Public pages carry none (their forms are
+    guarded by Fetch Metadata, see campaign/forms.py): for them this returns ""."""
     import re
 
     html = client.get(url).get_data(as_text=True)
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
-    assert match, f"no CSRF token on {url}"
-    return match.group(1)
+    if "/manage/" in url:
+        assert match, f"no CSRF token on {url}"
+    return match.group(1) if match else ""
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ def test_every_field_of_every_form_sent_as_a_file_is_refused(app, session, make_
     campaign = make_campaign()
     client = app.test_client()
     login(client, owner)
-    token = csrf_token(client, f"/{lang}/c/{campaign.slug}")
+    token = csrf_token(client, f"/{lang}/manage/")  # the workspace's; public forms carry none
     values = {"lang_code": lang, "slug": campaign.slug, "token": BAD_TOKEN, "campaign_id": campaign.id,
               "organisation_id": owner.memberships[0].organisation_id}
     fields = every_field_name(app)

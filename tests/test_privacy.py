@@ -157,11 +157,10 @@ def test_the_request_log_shows_no_client_address(make_app, session, make_campaig
     headers = {"X-Forwarded-For": "203.0.113.77"}
     try:
         with requests.Session() as http:
-            page = http.get(f"{base}/en/c/{slug}", headers=headers, timeout=10)
-            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+            http.get(f"{base}/en/c/{slug}", headers=headers, timeout=10)
             response = http.post(
                 f"{base}/en/c/{slug}/sign", headers=headers, allow_redirects=False, timeout=10,
-                data={"csrf_token": token, "name": "Layla Haddad", "email": "layla@example.org",
+                data={"name": "Layla Haddad", "email": "layla@example.org",
                       "country": "LB", "visibility": "initials"},
             )
     finally:
@@ -298,7 +297,7 @@ def set_cookies(response) -> list[str]:
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_only_the_sign_form_sets_a_cookie_and_only_for_csrf(make_app, session, make_campaign, lang):
+def test_no_public_page_sets_a_cookie_only_the_workspace_does(make_app, session, make_campaign, lang):
     open_slug = make_campaign().slug
     closed = make_campaign()
     campaigns.close(session, None, closed)
@@ -306,12 +305,16 @@ def test_only_the_sign_form_sets_a_cookie_and_only_for_csrf(make_app, session, m
     web = make_app()
     client = web.test_client()
 
-    for path in ("/", f"/{lang}/", f"/{lang}/c/{closed.slug}", f"/{lang}/c/{open_slug}/thanks",
-                 "/static/css/sawt.css"):
+    for path in ("/", f"/{lang}/", f"/{lang}/c/{open_slug}", f"/{lang}/c/{closed.slug}",
+                 f"/{lang}/c/{open_slug}/check-email", f"/{lang}/c/{open_slug}/thanks", f"/{lang}/erase",
+                 f"/{lang}/erase/sent", f"/{lang}/confirm/{'A' * 43}", f"/{lang}/withdraw/{'A' * 43}",
+                 f"/{lang}/unsubscribe/{'A' * 43}", f"/{lang}/erase/{'A' * 43}", "/static/css/sawt.css"):
         with client.get(path) as response:
             assert set_cookies(response) == [], path
+            assert "Cookie" not in response.headers.get("Vary", ""), path
 
-    [cookie] = set_cookies(client.get(f"/{lang}/c/{open_slug}"))
+    # The workspace's forms carry a token bound to a session cookie.
+    [cookie] = set_cookies(client.get(f"/{lang}/manage/login"))
     name, _, value = cookie.split(";")[0].partition("=")
     attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
     assert name == "sawt_session"
@@ -321,14 +324,14 @@ def test_only_the_sign_form_sets_a_cookie_and_only_for_csrf(make_app, session, m
     assert set(content) == {"csrf_token"}
 
     # The same visitor again: nothing new is set.
-    assert set_cookies(client.get(f"/{lang}/c/{open_slug}")) == []
+    assert set_cookies(client.get(f"/{lang}/manage/login")) == []
 
 
 def test_secure_cookie_and_hsts_when_served_over_https(make_app, make_campaign):
     slug = make_campaign().slug
     client = make_app(SESSION_COOKIE_SECURE=True).test_client()
-    response = client.get(f"/en/c/{slug}")
-    assert "max-age=" in response.headers["Strict-Transport-Security"]
+    assert "max-age=" in client.get(f"/en/c/{slug}").headers["Strict-Transport-Security"]
+    response = client.get("/en/manage/login")
     [cookie] = set_cookies(response)
     assert "secure" in {part.strip().lower() for part in cookie.split(";")}
 

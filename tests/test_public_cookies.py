@@ -1,5 +1,5 @@
-"""Public pages that have nothing to submit set no cookie: a visitor who opens a link
-from a mail, or the home page, leaves no session behind."""
+"""Public pages set no cookie, those with a form included: a visitor who opens a
+link from a mail, the home page or a campaign leaves no session behind."""
 from __future__ import annotations
 
 import re
@@ -26,7 +26,7 @@ def fresh_get(app, path: str):
 
 @pytest.fixture
 def pages(app, session, make_campaign):
-    """Every public page without a form, by language: path -> expected status."""
+    """Every public page, by language: path -> expected status."""
     open_campaign = make_campaign()
     closed = make_campaign()
     client = app.test_client()
@@ -42,6 +42,9 @@ def pages(app, session, make_campaign):
         return {
             "/": 302,
             f"/{lang}/": 200,
+            f"/{lang}/c/{open_campaign.slug}": 200,
+            f"/{lang}/c/{open_campaign.slug}/check-email": 200,
+            f"/{lang}/erase": 200,
             f"/{lang}/c/{open_campaign.slug}/thanks": 200,
             f"/{lang}/confirm/{BAD_TOKEN}": 404,
             f"/{lang}/withdraw/{BAD_TOKEN}": 404,
@@ -57,7 +60,7 @@ def pages(app, session, make_campaign):
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_public_pages_without_a_form_set_no_cookie(app, pages, lang):
+def test_public_pages_set_no_cookie(app, pages, lang):
     for path, status in pages(lang).items():
         response = fresh_get(app, path)
         assert response.status_code == status, path

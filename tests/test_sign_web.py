@@ -23,7 +23,7 @@ from campaign.config import ROOT
 from campaign.outbox.models import OutboxMessage
 from campaign.privacy.keys import utcnow
 from campaign.signatures.models import Signature, SignatureState
-from tests.conftest import body_text, csrf_token, link_in
+from tests.conftest import body_text, link_in
 from tests.test_organiser_accounts import new_client
 
 LANGS = ["ar", "en"]
@@ -35,6 +35,29 @@ PO = ROOT / "translations" / "ar" / "LC_MESSAGES" / "messages.po"
 
 # What a signer types, per language: a comment and a non-default visibility and
 # opt-in, so that "kept in the form" covers every kind of control.
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
+# What browsers send with a post from another site's page (Fetch Metadata), and
+# what an older browser sends (Origin only).
+CROSS_SITE = [
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},
+    {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+    {"Origin": "https://evil.example"},
+    {"Origin": "null"},
+    {"Origin": "http://sawt.test.evil.example"},
+]
+# Our own pages: same origin (also inside another site's iframe: the post comes
+# from our page, so the browser says same-origin), typed or bookmarked (none), an
+# older browser sending our Origin, and a client that is no browser at all.
+OURS = [
+    {"Sec-Fetch-Site": "same-origin"},
+    {"Sec-Fetch-Site": "same-origin", "Origin": "http://sawt.test"},
+    {"Sec-Fetch-Site": "none"},
+    {"Origin": "http://sawt.test"},
+    {"Origin": "http://localhost"},
+    {},
+]
+
 TYPED = {
     "ar": {"name": "ليلى حداد", "email": "layla@example.org", "country": "LB", "visibility": "initials",
            "comment": "الحرية للجميع", "opt_in": "y"},
@@ -180,21 +203,17 @@ def slug(make_campaign) -> str:
     return make_campaign().slug
 
 
-def post_sign(client, slug: str, lang: str, *, token: str | None = "page", **fields):
-    """POST the sign form as a browser would: typed fields (None leaves one out)
-    and the form token from the campaign page, unless ``token`` says otherwise."""
+def post_sign(client, slug: str, lang: str, *, headers: dict | None = None, **fields):
+    """POST the sign form as a browser would from our own page: typed fields (None
+    leaves one out); ``headers`` replace the browser's Sec-Fetch-Site: same-origin."""
     data = {k: v for k, v in dict(TYPED[lang], **fields).items() if v is not None}
-    if token == "page":
-        data["csrf_token"] = csrf_token(client, f"/{lang}/c/{slug}")
-    elif token is not None:
-        data["csrf_token"] = token
-    return client.post(f"/{lang}/c/{slug}/sign", data=data)
+    return client.post(f"/{lang}/c/{slug}/sign", data=data,
+                       headers=headers if headers is not None else SAME_ORIGIN)
 
 
-def post_form(client, path: str, data: dict | None = None, *, form_page: str | None = None):
-    """POST with the form token of ``form_page`` (default: the same address)."""
-    data = dict(data or {}, csrf_token=csrf_token(client, form_page or path))
-    return client.post(path, data=data)
+def post_form(client, path: str, data: dict | None = None):
+    """POST a public form as a browser does from our own page."""
+    return client.post(path, data=data or {}, headers=SAME_ORIGIN)
 
 
 def signed(client, slug: str, lang: str, deliver, **fields) -> tuple[str, str]:
@@ -298,7 +317,7 @@ def assert_one_field_error(web, slug: str, lang: str, change: dict, field: str, 
     # Only that field is in error, and everything typed is still there.
     assert [e["id"] for e in page.find(class_="field-error")] == [f"{field}-error"]
     assert_typed_values_kept(page, dict(TYPED[lang], **change))
-    assert page.one("input", name="csrf_token")["value"]
+    assert not page.find("input", name="csrf_token"), "public forms carry no session-bound token"
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -322,40 +341,70 @@ def test_several_errors_at_once_each_have_their_own_message(web, session, slug, 
 # --- The form token -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_sign_without_a_valid_form_token_shows_the_form_again(app, session, slug, lang, subtests):
-    for n, token in enumerate([None, "", "garbage", "IjAwMDAi.aaaa.bbbb"]):
-        with subtests.test(token=token):
+def test_a_cross_site_sign_is_refused_and_keeps_what_was_typed(app, session, slug, lang, subtests):
+    for n, headers in enumerate(CROSS_SITE):
+        with subtests.test(headers=headers):
             client = new_client(app)
-            response = post_sign(client, slug, lang, token=token, email=f"signer{n}@example.org")
-            assert response.status_code == 400
+            response = post_sign(client, slug, lang, headers=headers, email=f"signer{n}@example.org")
+            assert response.status_code == 403
+            assert "Set-Cookie" not in response.headers
             page = Page(response)
             assert_language(page, lang)
-            assert t(lang, "Your form expired. Please check your details and send it again.") in page.by_id(
-                "error-summary").text
+            assert t(lang, "This form was sent from another website, so nothing was saved. If you meant to send "
+                           "it, check what it says and press the button again.") in page.by_id("error-summary").text
             assert_typed_values_kept(page, dict(TYPED[lang], email=f"signer{n}@example.org"))
             assert counts(session, slug) == (0, n)
 
-            # The page carries a fresh token: sending it again works.
-            fresh = page.one("input", name="csrf_token")["value"]
-            assert fresh and fresh != token
-            again = post_sign(client, slug, lang, token=fresh, email=f"signer{n}@example.org")
+            # Sent again from the page it came back on (ours), it is accepted.
+            again = post_sign(client, slug, lang, email=f"signer{n}@example.org")
             assert again.status_code == 303
             assert counts(session, slug) == (0, n + 1)
 
 
+def test_posts_from_our_own_pages_are_accepted(app, session, slug, subtests):
+    for n, headers in enumerate(OURS):
+        with subtests.test(headers=headers):
+            response = post_sign(new_client(app), slug, "en", headers=headers, email=f"ours{n}@example.org")
+            assert response.status_code == 303, headers
+    assert counts(session, slug) == (0, len(OURS))
+
+
 @pytest.mark.parametrize("lang", LANGS)
-def test_other_public_forms_without_a_token_get_a_translated_page(web, session, slug, lang, deliver):
+def test_other_public_forms_refuse_cross_site_posts(web, session, slug, lang, deliver):
     confirm, withdraw = signed(web, slug, lang, deliver)
-    for path, data in [(confirm, {}), (withdraw, {}), (f"/{lang}/c/{slug}/resend", {"email": "layla@example.org"}),
-                       (f"/{lang}/erase", {"email": "layla@example.org"})]:
-        response = web.post(path, data=data)
-        assert response.status_code == 400, path
+    cross = CROSS_SITE[0]
+    for path in (confirm, withdraw):
+        response = web.post(path, headers=cross)
+        assert response.status_code == 403, path
         page = Page(response)
         assert_language(page, lang)
-        assert page.h1 == t(lang, "This form has expired"), path
+        assert page.h1 == t(lang, "Sent from another website"), path
         assert t(lang, "See all campaigns") in link_texts(page, f"/{lang}/")
+    for path in (f"/{lang}/c/{slug}/resend", f"/{lang}/erase"):
+        response = web.post(path, data={"email": "layla@example.org"}, headers=cross)
+        assert response.status_code == 403, path
+        page = Page(response)
+        assert_language(page, lang)
+        assert page.one("input", name="email")["value"] == "layla@example.org"
     assert deliver() == []
     assert [s.state for s in signatures(session)] == [SignatureState.pending]
+
+
+def test_every_public_post_refuses_cross_site(app, web, slug):
+    """Every form outside the workspace is guarded: a new public POST route that
+    forgot to use PublicForm fails here."""
+    posted = 0
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods or "/manage/" in rule.rule:
+            continue
+        values = {name: {"lang_code": "en", "slug": slug}.get(name, "A" * 43) for name in rule.arguments}
+        path = rule.rule
+        for name, value in values.items():
+            path = path.replace(f"<{name}>", value).replace(f"<int:{name}>", "1")
+        response = web.post(path, data={"email": "layla@example.org"}, headers=CROSS_SITE[0])
+        assert response.status_code in (403, 404), (rule.rule, response.status_code)
+        posted += 1
+    assert posted >= 6
 
 
 # --- Honeypot ----------------------------------------------------------------------------------------
@@ -389,7 +438,7 @@ def test_resend_form_errors_and_answers(web, session, slug, lang, deliver):
 
     for typed, msgid in [("", "Please enter your e-mail address."),
                          ("not-an-address", "This e-mail address does not look right. Please check it.")]:
-        response = post_form(web, resend, {"email": typed}, form_page=check_email)
+        response = post_form(web, resend, {"email": typed})
         assert response.status_code == 422
         page = Page(response)
         assert_language(page, lang)
@@ -400,7 +449,7 @@ def test_resend_form_errors_and_answers(web, session, slug, lang, deliver):
         assert email["aria-invalid"] == "true"
 
     # An address that never signed gets the same answer as one that did, and no mail.
-    nobody = post_form(web, resend, {"email": "nobody@example.org"}, form_page=check_email)
+    nobody = post_form(web, resend, {"email": "nobody@example.org"})
     assert nobody.status_code == 303 and nobody.location == f"{check_email}?resent=1"
     page = Page(web.get(nobody.location))
     assert t(lang, "If that address signed this campaign, we have sent it a new link.") in page.text
@@ -408,7 +457,7 @@ def test_resend_form_errors_and_answers(web, session, slug, lang, deliver):
 
     signed(web, slug, lang, deliver)
     expire(session, "created_at")  # asked again later: within minutes it would be a repeat, not mailed
-    again = post_form(web, resend, {"email": "layla@example.org"}, form_page=check_email)
+    again = post_form(web, resend, {"email": "layla@example.org"})
     assert again.status_code == 303 and again.location == nobody.location
     [message] = deliver()
     assert message["Subject"] == t(lang, "Please confirm your signature")
@@ -451,7 +500,7 @@ def test_bad_links_get_a_clear_translated_page(web, session, slug, lang, deliver
             with subtests.test(kind=kind, token=bad):
                 path = f"/{lang}/{kind}/" + quote(make(real), safe="")
                 assert_link_does_not_work(Page(web.get(path)), lang)
-                posted = post_form(web, path, form_page=f"/{lang}/c/{slug}")
+                posted = post_form(web, path)
                 assert_link_does_not_work(Page(posted), lang)
     assert counts(session, slug) == (0, 1)
     assert Page(web.get(confirm)).status == Page(web.get(withdraw)).status == 200, "the real links still work"
@@ -473,8 +522,8 @@ def assert_expired_with_resend_form(page: Page, lang: str, slug: str) -> Element
     form = page.one("form", action=f"/{lang}/c/{slug}/resend")
     assert form["method"] == "post"
     assert page.one("button", type="submit").text == t(lang, "Send me a new link")
-    assert page.one("input", name="email")
-    return page.one("input", name="csrf_token")
+    assert not page.find("input", name="csrf_token")
+    return page.one("input", name="email")
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -484,10 +533,10 @@ def test_an_expired_confirmation_link_offers_a_new_one(web, session, slug, lang,
 
     assert_expired_with_resend_form(Page(web.get(confirm)), lang, slug)
     page = Page(post_form(web, confirm))
-    token = assert_expired_with_resend_form(page, lang, slug)["value"]
+    assert_expired_with_resend_form(page, lang, slug)
     assert counts(session, slug) == (0, 1)
 
-    sent = web.post(f"/{lang}/c/{slug}/resend", data={"csrf_token": token, "email": "layla@example.org"})
+    sent = post_form(web, f"/{lang}/c/{slug}/resend", {"email": "layla@example.org"})
     assert sent.status_code == 303 and sent.location == f"/{lang}/c/{slug}/check-email?resent=1"
     [message] = deliver()
     fresh = path_of(link_in(message, "/confirm/"))
@@ -502,11 +551,11 @@ def test_an_expired_withdrawal_link_offers_a_new_one(web, session, slug, lang, d
     assert post_form(web, confirm).status_code == 303
     expire(session, "withdraw_expires_at")
 
-    token = assert_expired_with_resend_form(Page(web.get(withdraw)), lang, slug)["value"]
+    assert_expired_with_resend_form(Page(web.get(withdraw)), lang, slug)
     assert_expired_with_resend_form(Page(post_form(web, withdraw)), lang, slug)
     assert counts(session, slug) == (1, 0)
 
-    sent = web.post(f"/{lang}/c/{slug}/resend", data={"csrf_token": token, "email": "layla@example.org"})
+    sent = post_form(web, f"/{lang}/c/{slug}/resend", {"email": "layla@example.org"})
     assert sent.status_code == 303
     [message] = deliver()
     assert "/confirm/" not in body_text(message), "already confirmed: only a withdrawal link"
@@ -527,15 +576,14 @@ def test_used_links(web, session, slug, lang, deliver):
     # A used confirmation link leads to the thank-you page; the count moves once.
     again = web.get(confirm)
     assert again.status_code == 302 and again.location == f"/{lang}/c/{slug}/thanks"
-    posted_again = web.post(confirm, data={"csrf_token": csrf_token(web, f"/{lang}/c/{slug}")})
+    posted_again = post_form(web, confirm)
     assert posted_again.status_code == 303
     assert counts(session, slug) == (1, 0)
 
     # A used withdrawal link no longer works, nor does the confirmation link after it.
     assert post_form(web, withdraw).status_code == 200
     assert_link_does_not_work(Page(web.get(withdraw)), lang)
-    assert_link_does_not_work(Page(web.post(withdraw, data={"csrf_token": csrf_token(web, f"/{lang}/c/{slug}")})),
-                              lang)
+    assert_link_does_not_work(Page(post_form(web, withdraw)), lang)
     assert_link_does_not_work(Page(web.get(confirm)), lang)
     assert counts(session, slug) == (0, 0)
 
@@ -574,9 +622,8 @@ def test_a_link_to_a_closed_campaign_says_so(web, session, slug, lang, deliver):
     assert page.h1 == t(lang, "This campaign has closed")
     assert page.one("a", href=f"/{lang}/c/{slug}").text == t(lang, "Back to the campaign")
 
-    # The closed campaign's page has no form any more: a token from another page.
-    token = csrf_token(web, f"/{lang}/c/{slug}/check-email")
-    refused = post_sign(web, slug, lang, token=token, email="late@example.org")
+    # The closed campaign's page has no form any more: a post from an old open tab.
+    refused = post_sign(web, slug, lang, email="late@example.org")
     assert refused.status_code == 409
     assert t(lang, "This campaign is closed and no longer accepts signatures. Thank you to everyone who signed.") \
         in Page(refused).text
@@ -689,7 +736,7 @@ def test_every_public_page_links_to_itself_in_the_other_language(web, session, s
 def test_switcher_after_a_failed_post_leads_to_a_page(web, slug, lang):
     failed = [
         post_sign(web, slug, lang, name=""),
-        post_form(web, f"/{lang}/c/{slug}/resend", {"email": "nope"}, form_page=f"/{lang}/c/{slug}/check-email"),
+        post_form(web, f"/{lang}/c/{slug}/resend", {"email": "nope"}),
     ]
     for response in failed:
         page = Page(response)
@@ -746,11 +793,9 @@ def test_draft_campaigns_are_404_to_the_public(web, session, make_campaign, slug
     draft = make_campaign(publish=False).slug
     for path in [f"/{lang}/c/{draft}", f"/{lang}/c/{draft}/check-email", f"/{lang}/c/{draft}/thanks"]:
         assert_not_found(Page(web.get(path)), lang)
-    token = csrf_token(web, f"/{lang}/c/{slug}")
-    for sign_token in (token, None, "garbage"):
-        assert_not_found(Page(post_sign(web, draft, lang, token=sign_token)), lang)
-    assert_not_found(Page(web.post(f"/{lang}/c/{draft}/resend", data={"csrf_token": token,
-                                                                     "email": "layla@example.org"})), lang)
+    for headers in (SAME_ORIGIN, {}, CROSS_SITE[0]):
+        assert_not_found(Page(post_sign(web, draft, lang, headers=headers)), lang)
+    assert_not_found(Page(post_form(web, f"/{lang}/c/{draft}/resend", {"email": "layla@example.org"})), lang)
     assert not signatures(session)
     assert draft not in web.get(f"/{lang}/").get_data(as_text=True)
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from campaign.extensions import db
 from campaign.signatures import services as signatures
 from campaign.signatures.models import Visibility
+from tests.conftest import csrf_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.attack]
 
@@ -95,13 +96,6 @@ def site(make_app, make_campaign):
     yield app, app.test_client(), slug
 
 
-def form_token(client, path: str) -> str:
-    import re
-
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-
-
 def sign_up(app, slug: str, addresses) -> None:
     """Sign with each address, straight through the service (the known side)."""
     from campaign.campaigns.models import Campaign
@@ -123,7 +117,7 @@ def known_addresses(n: int = TRIES + WARM_UP) -> list[str]:
 def test_sign_takes_as_long_for_an_address_that_signed(site):
     app, client, slug = site
     sign_up(app, slug, known_addresses())
-    token = form_token(client, f"/en/c/{slug}")
+    token = csrf_token(client, f"/en/c/{slug}")
 
     def sign(address):
         return client.post(f"/en/c/{slug}/sign", data={
@@ -136,7 +130,7 @@ def test_sign_takes_as_long_for_an_address_that_signed(site):
 def test_resend_takes_as_long_for_an_address_that_signed(site):
     app, client, slug = site
     sign_up(app, slug, known_addresses())
-    token = form_token(client, f"/en/c/{slug}/check-email")
+    token = csrf_token(client, f"/en/c/{slug}/check-email")
 
     def resend(address):
         return client.post(f"/en/c/{slug}/resend", data={"csrf_token": token, "email": address})
@@ -148,7 +142,7 @@ def test_resend_takes_as_long_for_an_address_that_signed(site):
 def test_erase_request_takes_as_long_for_an_address_that_signed(site):
     app, client, slug = site
     sign_up(app, slug, known_addresses())
-    token = form_token(client, "/en/erase")
+    token = csrf_token(client, "/en/erase")
 
     def erase(address):
         return client.post("/en/erase", data={"csrf_token": token, "email": address})
@@ -163,7 +157,7 @@ def test_login_takes_as_long_for_an_organiser_address(site, make_organiser):
         for i in range(TRIES + WARM_UP):
             make_organiser("owner", email=f"known{i}@org.example")
         db.session.remove()
-    token = form_token(client, "/en/manage/login")
+    token = csrf_token(client, "/en/manage/login")
 
     def login(address):
         return client.post("/en/manage/login", data={

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from campaign.extensions import csrf
 from campaign.jobs import register_job
 
 
@@ -12,6 +13,7 @@ def init_app(app: Flask) -> None:
     from campaign.outbox.services import register_task
 
     app.register_blueprint(routes.bp)
+    csrf.exempt(routes.bp)  # public forms: PublicForm refuses cross-site posts instead
     cli.init_app(app)
     # The erase form's look-up runs in the worker (see queue_erasure_request).
     register_task(app, "retention.request_erasure", services.request_erasure_task)

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms.validators import DataRequired, Length
 
+from campaign.forms import PublicForm
 from campaign.signatures.forms import valid_email
 
 
-class ErasureRequestForm(FlaskForm):
+class ErasureRequestForm(PublicForm):
     email = EmailField(
         _l("Your e-mail address"),
         description=_l("The address you signed with. We send a link to it; nothing is erased until you follow it."),
@@ -19,5 +19,5 @@ class ErasureRequestForm(FlaskForm):
     )
 
 
-class ConfirmErasureForm(FlaskForm):
-    """Only a CSRF token: erasing is a POST so that link scanners cannot do it."""
+class ConfirmErasureForm(PublicForm):
+    """Only a button: erasing is a POST so that link scanners cannot do it."""

@@ -5,7 +5,7 @@ learns, by e-mail, whether it has signed anything.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 
 from campaign.extensions import db, limiter
 from campaign.i18n import current_language
@@ -35,7 +35,7 @@ def erase():
 def erase_post():
     form = ErasureRequestForm()
     if not form.validate_on_submit():
-        return render_template("retention/erase.html", form=form), 422
+        return render_template("retention/erase.html", form=form), form.error_status
     services.queue_erasure_request(db.session, form.email.data, locale=current_language())
     db.session.commit()
     return redirect(url_for(".erase_sent"), code=303)
@@ -59,8 +59,7 @@ def erase_confirm(token: str):
 
 @bp.post("/erase/<token>")
 def erase_confirm_post(token: str):
-    if not ConfirmErasureForm().validate_on_submit():
-        abort(400)
+    ConfirmErasureForm().require_button()
     erased = services.erase(db.session, token)
     if erased is None:
         db.session.rollback()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from campaign.extensions import csrf
 from campaign.jobs import register_job
 
 
@@ -12,6 +13,7 @@ def init_app(app: Flask) -> None:
     from campaign.signatures import cli, routes, services
 
     app.register_blueprint(routes.bp)
+    csrf.exempt(routes.bp)  # public forms: PublicForm refuses cross-site posts instead
     cli.init_app(app)
     register_section(app, "sign_now", "signatures/_jump.html", slot="header")
     register_section(app, "sign", "signatures/_count_and_form.html", routes.sign_section, slot="aside", order=10)

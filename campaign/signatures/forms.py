@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from campaign.forms import PublicForm
 from campaign.i18n import countries
 from campaign.signatures.emails import normalise_email
 from campaign.signatures.models import Visibility
@@ -27,7 +27,7 @@ def valid_email(form, field):
         raise ValidationError(_l("This e-mail address does not look right. Please check it.")) from exc
 
 
-class SignForm(FlaskForm):
+class SignForm(PublicForm):
     name = StringField(
         _l("Your name"),
         filters=[_without_nul],
@@ -77,12 +77,12 @@ class SignForm(FlaskForm):
             raise ValidationError(_l("Please choose what may be shown."))
 
 
-class ResendForm(FlaskForm):
+class ResendForm(PublicForm):
     email = EmailField(
         _l("Your e-mail address"),
         validators=[DataRequired(_l("Please enter your e-mail address.")), valid_email],
     )
 
 
-class ConfirmForm(FlaskForm):
-    """Only a CSRF token: confirming is a POST so that link scanners cannot do it."""
+class ConfirmForm(PublicForm):
+    """Only a button: confirming is a POST so that link scanners cannot do it."""

@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import NotFound
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from campaign.amplify.share import REFERRAL_CODES, campaign_link, share_links
 from campaign.campaigns import page
@@ -60,7 +57,7 @@ def sign(slug: str):
     lang = current_language()
     form = SignForm(lang)
     if not form.validate_on_submit():
-        return _render_with_form(campaign, form, 422)
+        return _render_with_form(campaign, form, form.error_status)
     if form.website.data:
         # A bot filled the honeypot: it sees the usual answer (same status, same
         # page), nothing is stored.
@@ -84,25 +81,6 @@ def sign(slug: str):
     return redirect(url_for(".check_email", slug=slug), code=303)
 
 
-@bp.errorhandler(CSRFError)
-def csrf_failed(error):
-    """An expired or missing form token: show the form again with everything the
-    signer typed, and a fresh token, rather than losing their input."""
-    slug = (request.view_args or {}).get("slug")
-    if request.endpoint == "signatures.sign" and slug:
-        try:
-            campaign = public_campaign_or_404(slug)
-        except NotFound as exc:
-            # Raised out of an error handler it would become a 500: answer as the
-            # view would have, with the 404 page.
-            return render_template("errors/404.html", error=exc), 404
-        form = SignForm(current_language())
-        form.validate()
-        form.form_errors.append(_("Your form expired. Please check your details and send it again."))
-        return _render_with_form(campaign, form, 400)
-    return render_template("errors/csrf.html"), 400
-
-
 @bp.get("/c/<slug>/check-email")
 def check_email(slug: str):
     campaign = public_campaign_or_404(slug)
@@ -115,7 +93,7 @@ def resend(slug: str):
     campaign = public_campaign_or_404(slug)
     form = ResendForm()
     if not form.validate_on_submit():
-        return render_template("signatures/check_email.html", campaign=campaign, form=form), 422
+        return render_template("signatures/check_email.html", campaign=campaign, form=form), form.error_status
     services.request_link(db.session, campaign, form.email.data, locale=current_language())
     db.session.commit()
     return redirect(url_for(".check_email", slug=slug, resent=1), code=303)
@@ -148,9 +126,7 @@ def confirm(token: str):
 
 @bp.post("/confirm/<token>")
 def confirm_post(token: str):
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
+    ConfirmForm().require_button()
     try:
         signature = services.verify(db.session, token)
     except TokenError as exc:
@@ -182,9 +158,7 @@ def withdraw(token: str):
 
 @bp.post("/withdraw/<token>")
 def withdraw_post(token: str):
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
+    ConfirmForm().require_button()
     try:
         signature = services.withdraw(db.session, token)
     except TokenError as exc:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+
+from campaign.forms import PublicForm
 from wtforms import Form, FormField, HiddenField, StringField, TextAreaField
 from wtforms.validators import Length
 
@@ -78,7 +80,12 @@ def form_data_for(update: Update) -> dict:
 
 
 class ButtonForm(FlaskForm):
-    """Only a CSRF token: a confirmation button (send, delete, unsubscribe)."""
+    """Only a CSRF token: a confirmation button in the workspace (delete)."""
+
+
+class UnsubscribeForm(PublicForm):
+    """The unsubscribe page's button: a POST, so that opening the link alone (a mail
+    scanner) changes nothing."""
 
 
 class SendForm(FlaskForm):

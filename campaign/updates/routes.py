@@ -1,11 +1,11 @@
 """Public pages of updates: /<lang>/unsubscribe/<token>, from the link in every update."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 
-from campaign.extensions import csrf, db
+from campaign.extensions import db
 from campaign.updates import services
-from campaign.updates.forms import ButtonForm
+from campaign.updates.forms import UnsubscribeForm
 
 bp = Blueprint("updates", __name__, url_prefix="/<lang_code>")
 
@@ -22,16 +22,15 @@ def unsubscribe(token: str):
     if signature is None:
         return render_template("updates/unsubscribe_invalid.html"), 404
     return render_template("updates/unsubscribe.html", signature=signature, campaign=signature.campaign,
-                           form=ButtonForm(), token=token)
+                           form=UnsubscribeForm(formdata=None), token=token)
 
 
 @bp.post("/unsubscribe/<token>")
-@csrf.exempt  # the one-click POST comes from a mail client, without our form token
 def unsubscribe_post(token: str):
-    # The token in the link is the secret; the page's own button still carries a
-    # CSRF token, checked here, and only a mail client's one-click POST goes without.
-    if not _one_click() and not ButtonForm().validate_on_submit():
-        abort(400)
+    # The token in the link is the secret. A mail client's one-click POST (RFC 8058)
+    # comes from no web page; the page's own button must come from ours.
+    if not _one_click():
+        UnsubscribeForm().require_button()
     signature = services.unsubscribe(db.session, token)
     if signature is None:
         db.session.rollback()

@@ -1,0 +1,49 @@
+"""The base of every public form (sign, resend, erase, the confirm buttons,
+unsubscribe).
+
+Public pages set no cookie, so that any proxy or CDN may serve them; their forms
+therefore carry no session-bound token. Cross-site posts are refused instead by
+what the browser says about where a request comes from (security.cross_site),
+the approach of Go 1.25's CrossOriginProtection. Workspace forms stay FlaskForms
+with Flask-WTF's token.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask import abort
+from flask_wtf import FlaskForm
+
+from campaign.security import CrossSiteRefused, cross_site
+
+CROSS_SITE_MESSAGE = _l(
+    "This form was sent from another website, so nothing was saved. If you meant to send it, "
+    "check what it says and press the button again."
+)
+
+
+class PublicForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    refused_cross_site = False
+
+    def validate_on_submit(self, extra_validators=None) -> bool:
+        if self.is_submitted() and cross_site():
+            # What was typed stays in the form, shown again with the reason.
+            self.refused_cross_site = True
+            self.form_errors.append(str(CROSS_SITE_MESSAGE))
+            return False
+        return super().validate_on_submit(extra_validators)
+
+    def require_button(self) -> None:
+        """For a form that is only a button: go on only if it was pressed on our page."""
+        if not self.validate_on_submit():
+            if self.refused_cross_site:
+                raise CrossSiteRefused()
+            abort(400)
+
+    @property
+    def error_status(self) -> int:
+        """The status of the page that shows this form again: 403 for a cross-site
+        post, 422 for input that needs correcting."""
+        return 403 if self.refused_cross_site else 422
