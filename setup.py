@@ -5,7 +5,8 @@ deploy) and `pip install -e .` (bin/serve, bin/test). It
 
 1. compiles translations/*/LC_MESSAGES/*.po into .mo files next to them, so a
    checkout run in place (editable install, `flask --app app` behind the Procfile)
-   serves the Arabic interface; the .mo files are build output, ignored by git;
+   serves the Arabic interface, and writes the content-hashed, gzipped copies of
+   static/ (campaign/static_files.py); both are build output, ignored by git;
 2. for a wheel, copies templates/, static/, translations/ (the .mo files only) and
    migrations/ into the package, where campaign/config.py's ROOT finds them when
    Sawt runs from site-packages, away from any checkout.
@@ -32,6 +33,15 @@ def _wanted(directory: str, path: Path) -> bool:
     return path.suffix == ".mo" if directory == "translations" else True
 
 
+def digest_static() -> None:
+    # Hashed copies and gzip of static/ (campaign/static_files.py serves them).
+    from flask_static_digest.digester import clean, compile
+
+    path = str(HERE / "static") + "/"
+    clean(path, [], True, False)
+    compile(path, path, [], True, False)
+
+
 def compile_catalogues() -> None:
     status = CommandLineInterface().run(["pybabel", "-q", "compile", "-d", str(HERE / "translations")])
     if status:
@@ -41,6 +51,7 @@ def compile_catalogues() -> None:
 class BuildWithSite(build_py):
     def run(self) -> None:
         compile_catalogues()
+        digest_static()
         super().run()
         # An editable install runs from the checkout: nothing to copy.
         if not self.editable_mode:

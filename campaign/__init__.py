@@ -23,6 +23,7 @@ FEATURES = (
     "organiser",
     "campaigns",
     "signatures",
+    "statements",
     "moderation",
     "exports",
     "dashboard",
@@ -83,17 +84,19 @@ def _database_connect_timeout(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from campaign import i18n, security, urls
-    from campaign.extensions import babel, csrf, db, limiter, migrate
+    from campaign import i18n, security, static_files, urls
+    from campaign.extensions import babel, cache, csrf, db, limiter, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
+    cache.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     limiter.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     urls.init_app(app)
+    static_files.init_app(app)
     _configure_sqlite(app)
 
     # Import every model so metadata (and Alembic) see the whole schema.

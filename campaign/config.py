@@ -53,6 +53,16 @@ def from_environment(instance_path: str) -> dict:
         "SENDGRID_API_KEY": os.environ.get("SENDGRID_API_KEY") or None,
         "SENDGRID_API_HOST": os.environ.get("SENDGRID_API_HOST", "https://api.sendgrid.com"),
         "REDIS_URL": redis_url,
+        # Rendered public pages, shared by every web node when Redis is there.
+        "CACHE_TYPE": "RedisCache" if redis_url else "SimpleCache",
+        "CACHE_REDIS_URL": redis_url,
+        "CACHE_KEY_PREFIX": "sawt:",
+        # How long a rendered public page is reused; 0 renders every request. Its
+        # count is then at most this old (plus the ≤1 s before counts are folded).
+        "PAGE_CACHE_SECONDS": _int("PAGE_CACHE_SECONDS", 1),
+        # What proxies and browsers are told (Cache-Control) about public pages.
+        "PUBLIC_MAX_AGE": _int("PUBLIC_MAX_AGE", 2),
+        "PUBLIC_STALE_WHILE_REVALIDATE": _int("PUBLIC_STALE_WHILE_REVALIDATE", 10),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_SIGN": os.environ.get("RATELIMIT_SIGN", "5 per minute;30 per hour"),
         "RATELIMIT_RESEND": os.environ.get("RATELIMIT_RESEND", "3 per minute;10 per hour"),

@@ -101,13 +101,7 @@ STATEMENT = {
                 "لقد انتظرت آلاف العائلات سنوات طويلة دون خبر واحد عن أحبّتها. إن الصمت الدولي أمام هذه "
                 "المأساة يشجّع على استمرارها، والإفلات من العقاب يغري بتكرارها.\n\n"
                 "ندعو الحكومات والهيئات الأممية إلى جعل هذا الملف شرطاً ثابتاً في كل حوار، وإلى دعم آلية "
-                "مستقلة للبحث عن المفقودين تعمل مع العائلات لا بمعزل عنها.\n\n"
-                "### الموقعون الأوائل\n\n"
-                "1. **رابطة عائلات المفقودين** — منظمة أهلية، تضم ذوي المختفين قسراً\n"
-                "2. **مركز الشاهد للتوثيق** — منظمة حقوقية مستقلة\n"
-                "3. **شبكة محامين من أجل العدالة** — تجمع مهني\n"
-                "4. **سلمى القاسم** — محامية ومدافعة عن حقوق الإنسان\n"
-                "5. **كريم النجار** — صحفي ومعتقل سابق\n"
+                "مستقلة للبحث عن المفقودين تعمل مع العائلات لا بمعزل عنها."
             ),
             "share_text": "مصير المفقودين ليس ورقة تفاوض. انضم إلى البيان المشترك:",
         },
@@ -123,13 +117,7 @@ STATEMENT = {
                 "to be repeated.\n\n"
                 "We call on governments and UN bodies to make this issue a standing condition of every "
                 "dialogue, and to support an independent mechanism for the missing that works with the "
-                "families, not apart from them.\n\n"
-                "### First signatories\n\n"
-                "1. **Association of Families of the Missing** — civil-society group of relatives of the disappeared\n"
-                "2. **Al-Shahed Documentation Centre** — independent human-rights organisation\n"
-                "3. **Lawyers for Justice Network** — professional association\n"
-                "4. **Salma al-Qasem** — lawyer and human-rights defender\n"
-                "5. **Karim al-Najjar** — journalist and former detainee\n"
+                "families, not apart from them."
             ),
             "share_text": "The fate of the missing is not a bargaining chip. Join the joint statement:",
         },
@@ -145,6 +133,25 @@ STATEMENT = {
         },
     ],
 }
+
+# The statement's named signatories, in the order they signed: invented people and
+# groups, each with a role line in both languages (kind, (ar name, ar role), (en name, en role)).
+STATEMENT_SIGNATORIES = [
+    ("organisation", ("رابطة عائلات المفقودين", ""), ("Association of Families of the Missing", "")),
+    ("organisation", ("مركز الشاهد للتوثيق", ""), ("Al-Shahed Documentation Centre", "")),
+    ("individual", ("سلمى القاسم", "محامية ومدافعة عن حقوق الإنسان"), ("Salma al-Qasem", "lawyer and human-rights defender")),
+    ("individual", ("كريم النجار", "صحفي ومعتقل سابق"), ("Karim al-Najjar", "journalist and former detainee")),
+    ("organisation", ("شبكة محامين من أجل العدالة", ""), ("Lawyers for Justice Network", "")),
+    ("individual", ("نور الهدى سليمان", "شقيقة معتقل مجهول المصير منذ عام ٢٠١٣"), ("Nour al-Huda Suleiman", "sister of a detainee missing since 2013")),
+    ("individual", ("د. فراس العلي", "طبيب نفسي يعمل مع الناجين من التعذيب"), ("Dr Firas al-Ali", "psychiatrist working with torture survivors")),
+    ("individual", ("ريم داود", "رئيسة تحرير مجلة «ضفاف» الثقافية"), ("Reem Dawoud", "editor-in-chief of the cultural magazine Difaf")),
+    ("organisation", ("تجمع الناجيات من الاعتقال", ""), ("Women Survivors of Detention Collective", "")),
+    ("individual", ("Jean-Marc Lefèvre", "باحث في القانون الدولي الإنساني، جنيف"), ("Jean-Marc Lefèvre", "researcher in international humanitarian law, Geneva")),
+    ("individual", ("يوسف الحمصي", "ابن معتقل وناشط مدني"), ("Youssef al-Homsi", "son of a detainee and civic activist")),
+    ("individual", ("هالة منصور", "مخرجة أفلام وثائقية"), ("Hala Mansour", "documentary film-maker")),
+    ("organisation", ("منتدى الذاكرة والعدالة", ""), ("Memory and Justice Forum", "")),
+    ("individual", ("سامي عبد الرحيم", "نقيب المعلمين السابق في مدينته"), ("Sami Abdel Rahim", "former head of his city's teachers' union")),
+]
 
 PETITION = {
     "slug": "open-the-prisons-to-monitors",
@@ -207,8 +214,23 @@ def load_demo(session) -> list[str]:
         services.set_demands(session, campaign, [DemandInput(texts=d) for d in spec["demands"]])
         if campaign.state == CampaignState.draft:
             services.publish(session, None, campaign)
+        if spec["kind"] == CampaignKind.statement:
+            _demo_signatories(session, campaign)
         slugs.append(campaign.slug)
     return slugs
+
+
+def _demo_signatories(session, campaign) -> None:
+    """Name the demo statement's signatories, once (a re-run leaves the list alone)."""
+    from campaign.statements import services as statements
+    from campaign.statements.models import SignatoryKind
+
+    if statements.public_signatories(session, campaign):
+        return
+    statements.add_signatories(session, None, campaign, [
+        statements.SignatoryInput(SignatoryKind(kind), names={"ar": ar[0], "en": en[0]}, roles={"ar": ar[1], "en": en[1]})
+        for kind, ar, en in STATEMENT_SIGNATORIES
+    ])
 
 
 def _demo_organisation(session) -> Organisation:

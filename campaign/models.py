@@ -7,3 +7,4 @@ from campaign.signatures.models import Signature  # noqa: F401
 from campaign.dashboard.models import CampaignDailyView  # noqa: F401
 from campaign.updates.models import UnsubscribeToken, Update, UpdateText  # noqa: F401
 from campaign.retention.models import ErasureRequest  # noqa: F401
+from campaign.statements.models import Signatory, SignatoryText, StatementOptions, StatementVersion  # noqa: F401

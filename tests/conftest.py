@@ -65,6 +65,10 @@ def pytest_sessionstart(session):
         check=True,
         capture_output=True,
     )
+    # Hashed, compressed static files, as the build and the Procfile's release make them.
+    from campaign.static_files import digest_static_folder
+
+    digest_static_folder(ROOT / "static")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -147,6 +151,8 @@ def make_app(database_url, mail_dir):
             "RATELIMIT_ENABLED": False,
             "OUTBOX_POLL_SECONDS": 0.05,
             "VIEW_COUNT_FLUSH_SECONDS": 0,
+            # Pages are rendered afresh for each request; the page cache has tests of its own.
+            "PAGE_CACHE_SECONDS": 0,
             # Cheap argon2 in tests: the production cost takes 0.4 s per hash here.
             "ARGON2_TIME_COST": 1,
             "ARGON2_MEMORY_COST": 1024,

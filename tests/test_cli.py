@@ -174,7 +174,7 @@ def test_flask_command_uses_database_url(tmp_path):
     with setup.app_context():
         db.create_all()
         campaign = campaign_services.create(db.session, None, slug="from-the-shell", kind=CampaignKind.petition)
-        campaign.verified_count, campaign.pending_count = 12, 3
+        campaign.verified_folded, campaign.pending_folded = 12, 3
         db.session.commit()
         db.session.remove()
         db.engine.dispose()

@@ -51,7 +51,10 @@ def test_every_field_of_every_form_sent_as_a_file_is_refused(app, session, make_
     assert len(rules) > 20
     for rule in rules:
         url = rule.build({name: values.get(name, 1) for name in rule.arguments}, append_unknown=False)[1]
+        declared = getattr(app.view_functions[rule.endpoint], "file_fields", frozenset())
         for field in fields:
+            if field in declared:  # a real upload field (the statements' CSV import)
+                continue
             g.pop("organiser", None)
             data = {"csrf_token": token, "name": "Layla", "email": "layla@mail.example",
                     field: (io.BytesIO(b"=1+1"), "notes.txt")}

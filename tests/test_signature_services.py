@@ -452,7 +452,7 @@ def test_reconcile_fixes_drifted_counters_and_reports_them(session, make_campaig
     for n in range(3):
         sign_as(session, campaign, f"signer{n}@example.org")
     session.commit()
-    campaign.verified_count, campaign.pending_count = 7, 0
+    campaign.verified_folded, campaign.pending_folded = 7, -3  # drifted: the changes not folded add 3 pending
     session.commit()
     assert sorted(services.reconcile_counts(session)) == [
         ("drifted", "pending_count", 0, 3), ("drifted", "verified_count", 7, 0)]

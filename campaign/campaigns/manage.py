@@ -155,6 +155,7 @@ def edit(campaign_id: int):
         db.session.rollback()
         return _render_form(db.session.get(Campaign, campaign_id), form, refused=exc.missing, status=422)
     db.session.commit()
+    page.forget(campaign)
     flash(_("Saved.") if changed else _("No changes to save."), "success")
     return redirect(url_for(".edit", campaign_id=campaign_id), code=303)
 
@@ -208,6 +209,7 @@ def publish(campaign_id: int):
         flash(_("This campaign cannot be published in its current state."), "error")
         return _to_workspace(campaign)
     db.session.commit()
+    page.forget(campaign)
     flash(_("Published: the campaign is now public and accepts signatures."), "success")
     return _to_workspace(campaign)
 
@@ -222,6 +224,7 @@ def _change_state(campaign: Campaign, change, done: str, refusals: dict[type[Exc
         flash(next(message for kind, message in refusals.items() if isinstance(exc, kind)), "error")
         return _to_workspace(campaign)
     db.session.commit()
+    page.forget(campaign)
     flash(done, "success")
     return _to_workspace(campaign)
 

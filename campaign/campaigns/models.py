@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from campaign.extensions import db
 from campaign.privacy.keys import utcnow
@@ -70,10 +70,12 @@ class Campaign(db.Model):
     closes_at: Mapped[dt.datetime | None]
     digits: Mapped[Digits] = mapped_column(enum_type(Digits), default=Digits.latn)
     organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
-    # Counts change in the same transaction as a signature's state, by UPDATE … + 1,
-    # and `flask campaigns reconcile` checks them against COUNT(*).
-    verified_count: Mapped[int] = mapped_column(default=0, server_default="0")
-    pending_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The counts folded in so far. Each signature's state change adds a CountChange
+    # row instead of updating this row (on which every signer of a campaign would
+    # queue); the worker folds them in every second. verified_count and
+    # pending_count (below) add what is not folded yet, so they are always exact.
+    verified_folded: Mapped[int] = mapped_column("verified_count", default=0, server_default="0")
+    pending_folded: Mapped[int] = mapped_column("pending_count", default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     published_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
@@ -152,3 +154,29 @@ class DemandText(db.Model):
     body: Mapped[str] = mapped_column(sa.Text, default="")
 
     demand: Mapped[Demand] = relationship(back_populates="texts")
+
+
+class CountChange(db.Model):
+    """+1/−1 to a campaign's counts, from one signature's change of state."""
+
+    __tablename__ = "campaign_count_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    verified: Mapped[int] = mapped_column(default=0)
+    pending: Mapped[int] = mapped_column(default=0)
+
+
+def _with_unfolded(folded, change_column):
+    unfolded = (
+        sa.select(sa.func.coalesce(sa.func.sum(change_column), 0))
+        .where(CountChange.campaign_id == Campaign.id)
+        .correlate_except(CountChange)
+        .scalar_subquery()
+    )
+    return column_property(folded + unfolded)
+
+
+# Loaded with the campaign in one query: what is folded plus what is not yet.
+Campaign.verified_count = _with_unfolded(Campaign.verified_folded, CountChange.verified)
+Campaign.pending_count = _with_unfolded(Campaign.pending_folded, CountChange.pending)

@@ -19,12 +19,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import Flask, abort, current_app, render_template
+from flask import Flask, abort, current_app, render_template, request
+from markupsafe import escape
 
 from campaign.campaigns import services
 from campaign.campaigns.models import Campaign
 from campaign.extensions import db
-from campaign.i18n import current_language
+from campaign.i18n import LANGUAGES, current_language
+from campaign.public_cache import forget as forget_pages
+from campaign.public_cache import rendered
+
+# A page is rendered once for every reader (public_cache), but a sign form must
+# carry the share channel the reader came from (?ref=wa): sections write this
+# placeholder, and every answer fills it in for its own request.
+REFERRAL_SLOT = "__sawt_referral__"
 
 SLOTS = ("header", "main", "aside")
 _SECTIONS = "sawt.page_sections"
@@ -69,14 +77,47 @@ def register_section(app: Flask, name: str, template: str, data: SectionData | N
     sections[name] = Section(name, template, data or (lambda campaign, lang, preview: {}), slot, order)
 
 
-def on_public_view(app: Flask, listener: Callable[[Campaign], None]) -> None:
-    """Call ``listener(campaign)`` whenever the public page is shown (not previews)."""
+def on_public_view(app: Flask, listener: Callable[[int], None]) -> None:
+    """Call ``listener(campaign_id)`` whenever the public page is shown (not
+    previews), also when it comes from the page cache."""
     app.extensions.setdefault(_VIEW_LISTENERS, []).append(listener)
 
 
-def viewed(campaign: Campaign) -> None:
+def _viewed(campaign_id: int) -> None:
     for listener in current_app.extensions.get(_VIEW_LISTENERS, []):
-        listener(campaign)
+        listener(campaign_id)
+
+
+def _page_key(campaign: Campaign | str, lang: str) -> str:
+    slug = campaign if isinstance(campaign, str) else campaign.slug
+    return f"page:campaign:{lang}:{slug}"
+
+
+def show_public(slug: str):
+    """The public page at /<lang>/c/<slug> as every reader sees it. From the page
+    cache it costs no database query: only public campaigns are ever cached, and
+    forget() drops a campaign's pages when it changes."""
+    lang = current_language()
+
+    def render_page() -> tuple[int, str]:
+        campaign = public_campaign_or_404(slug)
+        return campaign.id, _render_html(campaign, lang, preview=False, overrides={})
+
+    campaign_id, html = rendered(_page_key(slug, lang), render_page)
+    _viewed(campaign_id)
+    return _fill_referral(html), 200
+
+
+def forget(campaign: Campaign) -> None:
+    """The campaign changed (text, state, sections): render its pages afresh."""
+    forget_pages(*[_page_key(campaign, lang) for lang in LANGUAGES], *[f"page:home:{lang}" for lang in LANGUAGES])
+
+
+def _fill_referral(html: str) -> str:
+    from campaign.signatures.services import clean_referral
+
+    referral = clean_referral(request.args.get("ref")) or ""
+    return html.replace(REFERRAL_SLOT, str(escape(referral)))
 
 
 def render(campaign: Campaign, *, status: int = 200, preview: bool = False,
@@ -85,8 +126,10 @@ def render(campaign: Campaign, *, status: int = 200, preview: bool = False,
     section name: the sign view passes its form back, with the signer's input and
     the errors, as ``{"sign": {"form": form}}``. ``preview`` (the editor's draft
     preview) shows a "not public" banner and the forms switched off."""
-    lang = current_language()
-    overrides = overrides or {}
+    return _fill_referral(_render_html(campaign, current_language(), preview=preview, overrides=overrides or {})), status
+
+
+def _render_html(campaign: Campaign, lang: str, *, preview: bool, overrides: dict[str, dict]) -> str:
     slots: dict[str, list[RenderedSection]] = {slot: [] for slot in SLOTS}
     sections = sorted(current_app.extensions.get(_SECTIONS, {}).values(), key=lambda s: (s.order, s.name))
     for section in sections:
@@ -96,7 +139,7 @@ def render(campaign: Campaign, *, status: int = 200, preview: bool = False,
     forms_with_errors = [
         s.data["form"] for slot in SLOTS for s in slots[slot] if s.data.get("form") is not None and s.data["form"].errors
     ]
-    html = render_template(
+    return render_template(
         "campaigns/show.html",
         campaign=campaign,
         text=campaign.text(lang),
@@ -104,4 +147,3 @@ def render(campaign: Campaign, *, status: int = 200, preview: bool = False,
         forms_with_errors=forms_with_errors,
         preview=preview,
     )
-    return html, status

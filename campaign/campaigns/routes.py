@@ -5,17 +5,20 @@ from flask import Blueprint, render_template
 
 from campaign.campaigns import page, services
 from campaign.extensions import db
+from campaign.i18n import current_language
+from campaign.public_cache import public, rendered
 
 bp = Blueprint("campaigns", __name__, url_prefix="/<lang_code>")
 
 
 @bp.get("/")
+@public
 def home():
-    return render_template("campaigns/home.html", campaigns=services.public_campaigns(db.session))
+    return rendered(f"page:home:{current_language()}",
+                    lambda: render_template("campaigns/home.html", campaigns=services.public_campaigns(db.session)))
 
 
 @bp.get("/c/<slug>")
+@public
 def show(slug: str):
-    campaign = page.public_campaign_or_404(slug)
-    page.viewed(campaign)
-    return page.render(campaign)
+    return page.show_public(slug)

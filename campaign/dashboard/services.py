@@ -116,12 +116,12 @@ def _counter() -> ViewCounter:
     return counter
 
 
-def count_view(campaign: Campaign) -> None:
+def count_view(campaign_id: int) -> None:
     """Count one view of the public campaign page (call from the public view).
     HEAD requests and known link-preview fetchers and crawlers are not counted."""
     if request.method != "GET" or _NOT_A_READER.search(request.headers.get("User-Agent", "")):
         return
-    _counter().add(campaign.id, utcnow().date())
+    _counter().add(campaign_id, utcnow().date())
 
 
 def flush_views() -> None:

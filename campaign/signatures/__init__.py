@@ -28,3 +28,4 @@ def init_app(app: Flask) -> None:
     # whatever the address (see request_link).
     register_task(app, "signatures.resend_link", services.resend_link_task)
     register_job(app, "signatures.erase_expired_pending", services.erase_expired_pending, every=60)
+    register_job(app, "signatures.fold_counts", services.fold_counts, every=1)

@@ -107,6 +107,9 @@ class Signature(db.Model):
     withdrawn_at: Mapped[dt.datetime | None]
     # Why a moderator invalidated it (a moderation.InvalidationReason value).
     moderation_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    # On a statement: the version of its text that was signed (set by
+    # campaign.statements when the signature is first stored).
+    statement_version: Mapped[int | None]
 
     campaign: Mapped[Campaign] = relationship()
 
@@ -120,7 +123,7 @@ class Signature(db.Model):
     #: What is about the signature: its campaign, state, dates, language, channel.
     NOT_PERSONAL = frozenset({
         "id", "campaign_id", "state", "visibility", "locale", "referral", "created_at", "verified_at",
-        "withdrawn_at", "moderation_reason",
+        "withdrawn_at", "moderation_reason", "statement_version",
     })
 
     @classmethod

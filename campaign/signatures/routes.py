@@ -9,6 +9,7 @@ from campaign.campaigns.page import public_campaign_or_404
 from campaign.extensions import db, limiter
 from campaign.i18n import current_language
 from campaign.privacy.keys import client_ip_key
+from campaign.public_cache import public
 from campaign.signatures import services
 from campaign.signatures.forms import ConfirmForm, ResendForm, SignForm
 from campaign.signatures.models import Visibility
@@ -23,7 +24,7 @@ def sign_section(campaign: Campaign, lang: str, preview: bool) -> dict:
     """The count and the sign form (switched off in the editor's preview)."""
     form = None
     if campaign.is_open or preview:
-        form = SignForm(lang, formdata=None, ref=request.args.get("ref", ""))
+        form = SignForm(lang, formdata=None, ref=page.REFERRAL_SLOT)
     return {"form": form}
 
 
@@ -82,6 +83,7 @@ def sign(slug: str):
 
 
 @bp.get("/c/<slug>/check-email")
+@public
 def check_email(slug: str):
     campaign = public_campaign_or_404(slug)
     return render_template("signatures/check_email.html", campaign=campaign, form=ResendForm(formdata=None))
@@ -136,6 +138,7 @@ def confirm_post(token: str):
 
 
 @bp.get("/c/<slug>/thanks")
+@public
 def thanks(slug: str):
     campaign = public_campaign_or_404(slug)
     lang = current_language()

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from campaign.campaigns.models import Campaign
+from campaign.campaigns.models import Campaign, CountChange
 from campaign.mail.compose import compose
 from campaign.outbox.models import OutboxMessage
 from campaign.outbox.models import MessageState
@@ -37,11 +37,12 @@ REFERRAL_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
 # within SIGN_REPEAT_SECONDS (a double click, a second "resend") is not sent twice.
 SIGNATURE_MAILS = ("confirm", "already_signed", "signature_link")
 
-# Which counter on Campaign follows which state.
+# Which count (a CountChange column, and Campaign's folded column) follows which state.
 _COUNTERS = {
-    SignatureState.pending: Campaign.pending_count,
-    SignatureState.verified: Campaign.verified_count,
+    SignatureState.pending: "pending",
+    SignatureState.verified: "verified",
 }
+_FOLDED = {"pending": Campaign.pending_folded, "verified": Campaign.verified_folded}
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,41 @@ def clean_referral(value: str | None) -> str | None:
     return value if REFERRAL_RE.match(value) else None
 
 
+def _count(session: Session, campaign_id: int, **changes: int) -> None:
+    """Record a change of the campaign's counts: an INSERT, so signers of one
+    campaign never wait on each other's row lock (see CountChange)."""
+    session.execute(sa.insert(CountChange).values(campaign_id=campaign_id, **changes))
+
+
+def fold_counts(session: Session, *, limit: int = 10_000) -> int:
+    """Fold recorded count changes into the campaigns' stored counts (the worker
+    does every second); returns how many were folded. Counts read the same before
+    and after: only where they are kept moves. Each change is claimed by deleting
+    it (DELETE … RETURNING), so two workers folding at once never add one twice."""
+    batch = sa.select(CountChange.id).order_by(CountChange.id).limit(limit).scalar_subquery()
+    rows = session.execute(
+        sa.delete(CountChange).where(CountChange.id.in_(batch))
+        .returning(CountChange.campaign_id, CountChange.verified, CountChange.pending)
+    ).all()
+    if not rows:
+        return 0
+    sums: dict[int, list[int]] = {}
+    for campaign_id, verified, pending in rows:
+        total = sums.setdefault(campaign_id, [0, 0])
+        total[0] += verified
+        total[1] += pending
+    for campaign_id in sorted(sums):
+        verified, pending = sums[campaign_id]
+        session.execute(
+            sa.update(Campaign).where(Campaign.id == campaign_id)
+            .values(verified_folded=Campaign.verified_folded + verified,
+                    pending_folded=Campaign.pending_folded + pending)
+            .execution_options(synchronize_session=False)
+        )
+    session.flush()
+    return len(rows)
+
+
 def move(session: Session, signature: Signature, new: SignatureState, **values) -> bool:
     """Change a signature's state (and set ``values``) if it is still what we read,
     and adjust the campaign's counters in the same transaction; every state change
@@ -97,16 +133,11 @@ def move(session: Session, signature: Signature, new: SignatureState, **values) 
         return False
     counters = {}
     if old in _COUNTERS:
-        counters[_COUNTERS[old].key] = _COUNTERS[old] - 1
+        counters[_COUNTERS[old]] = -1
     if new in _COUNTERS:
-        counters[_COUNTERS[new].key] = _COUNTERS[new] + 1
+        counters[_COUNTERS[new]] = +1
     if counters:
-        session.execute(
-            sa.update(Campaign)
-            .where(Campaign.id == signature.campaign_id)
-            .values(**counters)
-            .execution_options(synchronize_session=False)
-        )
+        _count(session, signature.campaign_id, **counters)
     session.flush()
     session.refresh(signature)
     session.expire(signature.campaign, ["verified_count", "pending_count"])
@@ -237,40 +268,26 @@ def sign(
         ip_key=ip_key,
         referral=clean_referral(data.referral),
     )
-    # New and known addresses take the same steps (one INSERT that may do nothing, one
-    # SELECT, one UPDATE, one mail queued), so the answer's timing does not tell
-    # whether an address has signed: no exception, no savepoint on the known path.
-    inserted = _insert_if_new(session, dict(campaign_id=campaign.id, email_key=key, state=SignatureState.pending,
-                                            created_at=now, **fields, **_new_links(now)))
-    signature = session.scalar(
-        sa.select(Signature).where(Signature.campaign_id == campaign.id, Signature.email_key == key)
-        .execution_options(populate_existing=True)
-    )
-    if signature is None:  # erased between our insert and read: rare, try again
-        return sign(session, campaign, data, locale=locale, ip_key=ip_key)
+    signature = Signature(campaign_id=campaign.id, email_key=key, state=SignatureState.pending, created_at=now,
+                          **fields, **_new_links(now))
+    try:
+        with session.begin_nested():
+            session.add(signature)
+            session.flush()
+    except IntegrityError:
+        existing = session.scalar(
+            sa.select(Signature).where(Signature.campaign_id == campaign.id, Signature.email_key == key)
+        )
+        if existing is None:  # the row vanished between our insert and read: rare, retry once
+            return sign(session, campaign, data, locale=locale, ip_key=ip_key)
+        existing.campaign = campaign
+        return _sign_again(session, existing, data, fields, now)
+
+    _count(session, campaign.id, pending=+1)
+    session.expire(campaign, ["verified_count", "pending_count"])
     signature.campaign = campaign
-    if inserted is None:
-        return _sign_again(session, signature, data, fields, now)
-    session.execute(
-        sa.update(Campaign)
-        .where(Campaign.id == campaign.id)
-        .values(pending_count=Campaign.pending_count + 1)
-        .execution_options(synchronize_session=False)
-    )
     _queue_mail(session, signature, "confirm", to=data.email, locale=locale, confirming=True)
     return signature, SignOutcome.new
-
-
-def _insert_if_new(session: Session, values: dict) -> int | None:
-    """INSERT … ON CONFLICT (campaign, email key) DO NOTHING: the id of the new row,
-    or None if the address has signed this campaign already."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return session.scalar(
-        insert(Signature).values(**values)
-        .on_conflict_do_nothing(index_elements=["campaign_id", "email_key"])
-        .returning(Signature.id)
-    )
 
 
 def _sign_again(
@@ -528,29 +545,33 @@ def country_breakdown(session: Session, campaign: Campaign, minimum: int) -> Bre
 
 
 def reconcile_counts(session: Session) -> list[tuple[str, str, int, int]]:
-    """Set every campaign's counters to the true COUNT(*); returns what was wrong as
-    (slug, counter, stored, actual). Commits per campaign.
+    """Set every campaign's counts to the true COUNT(*); returns what was wrong as
+    (slug, counter, shown, actual). Commits per campaign.
 
-    A verification committing between our count and our write would be lost, so
-    the campaign row is locked first (PostgreSQL; a no-op on SQLite) and counted
-    and written in one UPDATE, whose fresh snapshot sees every committed change."""
+    The campaign row is locked first (PostgreSQL; a no-op on SQLite), as fold_counts
+    does, and the stored count is set in one UPDATE so that, with the changes not yet
+    folded, it adds up to COUNT(*) in that statement's snapshot."""
     fixes = []
     for campaign_id in session.scalars(sa.select(Campaign.id).order_by(Campaign.id)).all():
         session.execute(sa.select(Campaign.id).where(Campaign.id == campaign_id).with_for_update())
-        stored = session.execute(
-            sa.select(Campaign.slug, *_COUNTERS.values()).where(Campaign.id == campaign_id)
+        shown = session.execute(
+            sa.select(Campaign.slug, Campaign.pending_count, Campaign.verified_count)
+            .where(Campaign.id == campaign_id).execution_options(populate_existing=True)
         ).one()
-        actual = {
-            column.key: sa.select(sa.func.count()).select_from(Signature)
-            .where(Signature.campaign_id == campaign_id, Signature.state == state).scalar_subquery()
-            for state, column in _COUNTERS.items()
-        }
-        written = session.execute(
-            sa.update(Campaign).where(Campaign.id == campaign_id).values(**actual)
-            .returning(*_COUNTERS.values())
+        values = {}
+        for state, name in _COUNTERS.items():
+            actual = (sa.select(sa.func.count()).select_from(Signature)
+                      .where(Signature.campaign_id == campaign_id, Signature.state == state).scalar_subquery())
+            unfolded = (sa.select(sa.func.coalesce(sa.func.sum(getattr(CountChange, name)), 0))
+                        .where(CountChange.campaign_id == campaign_id).scalar_subquery())
+            values[_FOLDED[name].key] = actual - unfolded
+        session.execute(sa.update(Campaign).where(Campaign.id == campaign_id).values(**values)
+                        .execution_options(synchronize_session=False))
+        now = session.execute(
+            sa.select(Campaign.pending_count, Campaign.verified_count).where(Campaign.id == campaign_id)
         ).one()
         session.commit()
-        for i, column in enumerate(_COUNTERS.values()):
-            if stored[i + 1] != written[i]:
-                fixes.append((stored.slug, column.key, stored[i + 1], written[i]))
+        for i, name in enumerate(_COUNTERS.values()):
+            if shown[i + 1] != now[i]:
+                fixes.append((shown.slug, f"{name}_count", shown[i + 1], now[i]))
     return fixes

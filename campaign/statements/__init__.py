@@ -1,0 +1,39 @@
+"""Statements: named signatories (organisations and individuals), endorsement
+requests, versions of the text, and the PDF."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+AUDIT_ACTIONS = {
+    "statement.signatories_add": _l("Signatories added to a statement"),
+    "statement.signatory_edit": _l("Signatory edited"),
+    "statement.signatory_remove": _l("Signatory removed from a statement"),
+    "statement.request_approve": _l("Request to sign a statement approved"),
+    "statement.request_decline": _l("Request to sign a statement declined"),
+    "statement.list_order": _l("Order of a statement's signatories changed"),
+    "statement.export_csv": _l("Signatories exported (CSV)"),
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register the statement feature: its views, commands, audit labels and the
+    session hook that versions a public statement's text."""
+    from sqlalchemy.orm import Session
+
+    from campaign.campaigns.page import register_section
+    from campaign.extensions import csrf
+    from campaign.jobs import register_job
+    from campaign.organiser.services import AUDIT_ACTIONS as labels
+    from campaign.statements import cli, manage, routes, services
+
+    app.register_blueprint(routes.bp)
+    csrf.exempt(routes.bp)  # public forms: PublicForm refuses cross-site posts instead
+    app.register_blueprint(manage.bp)
+    cli.init_app(app)
+    # Right after the text and demands, before the ordinary signers (60, 70).
+    register_section(app, "signatories", "statements/_section.html", routes.signatories_section, order=40)
+    # An address given with a request that was never confirmed is erased once its link expires.
+    register_job(app, "statements.erase_expired_requests", services.erase_expired_requests, every=60)
+    labels.update(AUDIT_ACTIONS)
+    services.listen(Session)

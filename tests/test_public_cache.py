@@ -1,0 +1,250 @@
+"""Public pages any cache may keep (no cookie, Cache-Control, ETag, 304), rendered
+once and served many times (the page cache), and counts without a hot row."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from campaign.campaigns import services as campaigns
+from campaign.campaigns.models import Campaign, CountChange
+from campaign.extensions import db
+from campaign.signatures import services
+from campaign.signatures.models import Signature, Visibility
+from campaign.signatures.services import SignInput
+from tests.conftest import link_in
+from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
+
+LANGS = ["ar", "en"]
+
+
+def public_paths(slug: str, lang: str) -> list[str]:
+    return [f"/{lang}/", f"/{lang}/c/{slug}", f"/{lang}/c/{slug}?ref=wa", f"/{lang}/c/{slug}/check-email",
+            f"/{lang}/c/{slug}/thanks"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_public_pages_set_no_cookie_and_may_be_cached_by_anyone(client, make_campaign, lang):
+    slug = make_campaign().slug
+    for path in public_paths(slug, lang):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "Set-Cookie" not in response.headers, path
+        assert "Cookie" not in response.headers.get("Vary", ""), path
+        directives = {d.strip().split("=")[0]: d.strip() for d in response.headers["Cache-Control"].split(",")}
+        assert {"public", "max-age", "s-maxage", "stale-while-revalidate"} <= set(directives), path
+        assert "no-store" not in directives and "private" not in directives, path
+        etag = response.headers["ETag"]
+
+        unchanged = client.get(path, headers={"If-None-Match": etag})
+        assert unchanged.status_code == 304, path
+        assert unchanged.get_data() == b""
+        assert client.get(path, headers={"If-None-Match": '"something-else"'}).status_code == 200
+
+
+def test_the_etag_changes_when_the_count_does(client, session, make_campaign, add_signature):
+    campaign = make_campaign()
+    path = f"/en/c/{campaign.slug}"
+    before = client.get(path).headers["ETag"]
+    add_signature(campaign)
+    session.commit()
+    after = client.get(path, headers={"If-None-Match": before})
+    assert after.status_code == 200 and after.headers["ETag"] != before
+
+
+@pytest.fixture
+def cached_app(make_app):
+    """The app with the page cache on (the suite's other tests render every request)."""
+    return make_app(PAGE_CACHE_SECONDS=1, VIEW_COUNT_FLUSH_SECONDS=60)
+
+
+def count_queries(app):
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    return statements, lambda: event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_cached_page_costs_no_query_and_still_carries_the_readers_channel(cached_app, make_campaign, lang):
+    slug = make_campaign().slug
+    client = cached_app.test_client()
+    first = client.get(f"/{lang}/c/{slug}?ref=tg")
+    assert first.status_code == 200
+    statements, stop = count_queries(cached_app)
+    try:
+        again = client.get(f"/{lang}/c/{slug}?ref=wa")
+        hostile = client.get(f"/{lang}/c/{slug}?ref=%22%3E%3Cscript%3E")
+        plain = client.get(f"/{lang}/c/{slug}")
+    finally:
+        stop()
+    assert statements == [], "a page cache hit reads nothing from the database"
+    assert 'name="ref" type="hidden" value="wa"' in again.get_data(as_text=True)
+    assert 'name="ref" type="hidden" value=""' in hostile.get_data(as_text=True)
+    assert "<script>" not in hostile.get_data(as_text=True)
+    assert 'name="ref" type="hidden" value=""' in plain.get_data(as_text=True)
+    assert "__sawt_referral__" not in first.get_data(as_text=True) + again.get_data(as_text=True)
+
+
+def test_a_confirmed_signature_shows_on_the_cached_page_within_two_seconds(cached_app, make_campaign):
+    from campaign.outbox.cli import run_worker
+
+    slug = make_campaign().slug
+    client = cached_app.test_client()
+    assert client.get(f"/en/c/{slug}").status_code == 200  # now cached, count 0
+    response = client.post(f"/en/c/{slug}/sign", headers={"Sec-Fetch-Site": "same-origin"}, data={
+        "name": "Layla Haddad", "email": "layla@example.org", "country": "LB", "visibility": "initials"})
+    assert response.status_code == 303
+    with cached_app.app_context():
+        run_worker(cached_app, once=True)
+        message = _last_mail(cached_app)
+    confirm = link_in(message, "/confirm/").removeprefix("http://sawt.test")
+    assert client.post(confirm, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 303
+    confirmed_at = time.monotonic()
+    while True:
+        html = client.get(f"/en/c/{slug}").get_data(as_text=True)
+        if '<strong class="count-number">1</strong>' in html:
+            break
+        assert time.monotonic() - confirmed_at < 2.0, "the cached page lags more than 2 seconds"
+        time.sleep(0.1)
+
+
+def _last_mail(app):
+    import email
+    from email import policy
+    from pathlib import Path
+
+    files = sorted(Path(app.config["MAIL_FILE_DIR"]).glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+    return email.message_from_bytes(files[-1].read_bytes(), policy=policy.default)
+
+
+def test_closing_a_campaign_shows_at_once_on_its_cached_page(cached_app, make_campaign, make_organiser):
+    from tests.conftest import csrf_token, login
+
+    owner = make_organiser("owner")
+    campaign = make_campaign(organisation_id=owner.memberships[0].organisation_id)
+    client = cached_app.test_client()
+    assert 'id="sign"' in client.get(f"/en/c/{campaign.slug}").get_data(as_text=True)
+    with cached_app.test_request_context():
+        login(client, owner)
+    token = csrf_token(client, f"/en/manage/campaigns/{campaign.id}/")
+    assert client.post(f"/en/manage/campaigns/{campaign.id}/close", data={"csrf_token": token}).status_code == 303
+    anonymous = cached_app.test_client()
+    assert 'id="sign"' not in anonymous.get(f"/en/c/{campaign.slug}").get_data(as_text=True)
+
+
+# --- Counts without a hot row ------------------------------------------------------------------
+
+def sign(session, campaign, email: str):
+    signature, _ = services.sign(
+        session, campaign,
+        SignInput(name="Layla Haddad", email=email, country="LB", comment=None, visibility=Visibility.counted,
+                  opt_in=False),
+        locale="en", ip_key=None,
+    )
+    return signature
+
+
+def test_folding_moves_counts_without_changing_them(session, make_campaign):
+    campaign = make_campaign()
+    for n in range(5):
+        sign(session, campaign, f"s{n}@example.org")
+    session.commit()
+    before = (campaign.verified_count, campaign.pending_count)
+    assert before == (0, 5)
+    assert session.scalar(sa.select(sa.func.count()).select_from(CountChange)) == 5
+    assert services.fold_counts(session) == 5
+    session.commit()
+    session.expire_all()
+    campaign = session.get(Campaign, campaign.id)
+    assert (campaign.verified_count, campaign.pending_count) == before
+    assert (campaign.verified_folded, campaign.pending_folded) == before
+    assert services.fold_counts(session) == 0
+    assert services.reconcile_counts(session) == []
+
+
+def test_signers_of_one_campaign_do_not_wait_for_each_other(app, session, make_campaign, backend):
+    """Before, every signature updated the campaign row, so on PostgreSQL a signer
+    waited until the previous signer's transaction ended. Now one signer's open
+    transaction does not hold up the next."""
+    campaign = make_campaign()
+    campaign_id = campaign.id
+    session.commit()
+    statements, stop = count_queries(app)
+    try:
+        sign(session, campaign, "probe@example.org")
+    finally:
+        stop()
+    session.rollback()
+    assert not [s for s in statements if s.lstrip().upper().startswith("UPDATE CAMPAIGNS")], statements
+    if backend == "sqlite":
+        return  # SQLite has one writer at a time by design: no row locks to queue on
+    sign(session, campaign, "first@example.org")  # flushed, not committed: its locks are held
+    done = threading.Event()
+    errors: list[Exception] = []
+
+    def second_signer():
+        with app.app_context():
+            try:
+                db.session.execute(sa.text("SET LOCAL lock_timeout = '3s'"))
+                sign(db.session, db.session.get(Campaign, campaign_id), "second@example.org")
+                db.session.commit()
+                done.set()
+            except Exception as exc:
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=second_signer)
+    thread.start()
+    finished = done.wait(timeout=5)
+    session.commit()
+    thread.join(timeout=10)
+    assert not errors, errors
+    assert finished, "the second signer waited for the first one's transaction"
+    session.expire_all()
+    assert session.get(Campaign, campaign_id).pending_count == 2
+
+
+def test_32_signers_at_once_on_one_campaign_are_counted_exactly(app, session, make_campaign):
+    campaign = make_campaign()
+    campaign_id = campaign.id
+    barrier = threading.Barrier(32)
+    errors: list[Exception] = []
+
+    def signer(n: int):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                sign(db.session, db.session.get(Campaign, campaign_id), f"crowd{n}@example.org")
+                db.session.commit()
+                if n % 8 == 0:
+                    services.fold_counts(db.session)
+                    db.session.commit()
+            except Exception as exc:
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=signer, args=(n,)) for n in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    session.expire_all()
+    counted = session.get(Campaign, campaign_id)
+    rows = session.scalar(sa.select(sa.func.count()).select_from(Signature).where(Signature.campaign_id == campaign_id))
+    assert rows == 32
+    assert (counted.verified_count, counted.pending_count) == (0, 32)
+    services.fold_counts(session)
+    session.commit()
+    assert services.reconcile_counts(session) == []
