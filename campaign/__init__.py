@@ -30,6 +30,8 @@ FEATURES = (
     "updates",
     "retention",
     "outbox",
+    "amplify",
+    "targets",
 )
 
 

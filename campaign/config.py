@@ -52,6 +52,13 @@ def from_environment(instance_path: str) -> dict:
         "SMTP_STARTTLS": _bool("SMTP_STARTTLS"),
         "SENDGRID_API_KEY": os.environ.get("SENDGRID_API_KEY") or None,
         "SENDGRID_API_HOST": os.environ.get("SENDGRID_API_HOST", "https://api.sendgrid.com"),
+        # Milestone posts: none (off) | console | x, with the platform account's keys.
+        "SOCIAL_BACKEND": os.environ.get("SOCIAL_BACKEND", "none"),
+        "X_API_KEY": os.environ.get("X_API_KEY") or None,
+        "X_API_SECRET": os.environ.get("X_API_SECRET") or None,
+        "X_ACCESS_TOKEN": os.environ.get("X_ACCESS_TOKEN") or None,
+        "X_ACCESS_TOKEN_SECRET": os.environ.get("X_ACCESS_TOKEN_SECRET") or None,
+        "X_API_URL": os.environ.get("X_API_URL", "https://api.twitter.com"),
         "REDIS_URL": redis_url,
         # Rendered public pages, shared by every web node when Redis is there.
         "CACHE_TYPE": "RedisCache" if redis_url else "SimpleCache",
@@ -71,6 +78,8 @@ def from_environment(instance_path: str) -> dict:
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "VERIFY_TOKEN_HOURS": _int("VERIFY_TOKEN_HOURS", 72),
         "WITHDRAW_TOKEN_DAYS": _int("WITHDRAW_TOKEN_DAYS", 365),
+        # How long the link from a confirmation to the letters page stays good.
+        "LETTER_PASS_MINUTES": _int("LETTER_PASS_MINUTES", 120),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
         "OUTBOX_POLL_SECONDS": float(os.environ.get("OUTBOX_POLL_SECONDS", "1")),
         # A message being sent is not tried again for this long (longer than a send may

@@ -17,6 +17,7 @@ from campaign.campaigns.services import DemandInput
 from campaign.extensions import db
 from campaign.organiser.models import Organisation
 from campaign.privacy.keys import utcnow
+from campaign.targets.demo import load_demo_targets
 
 # An invented group that owns the demo campaigns, so an organiser can be created
 # for it: flask users create you@example.org --organisation "Sawt demo" --role owner
@@ -216,6 +217,8 @@ def load_demo(session) -> list[str]:
             services.publish(session, None, campaign)
         if spec["kind"] == CampaignKind.statement:
             _demo_signatories(session, campaign)
+        if spec is APPEAL:
+            load_demo_targets(session, organisation, campaign)
         slugs.append(campaign.slug)
     return slugs
 

@@ -127,11 +127,11 @@ def sign_and_confirm(page: Page, live_server, slug: str, lang: str, digits: tupl
     check_page(page, lang, phone)
     expect(count_on_page(page)).to_have_text(one)
     share = page.locator(".share-links a")
-    expect(share).to_have_count(5)
-    hrefs = [share.nth(i).get_attribute("href") for i in range(5)]
+    expect(share).to_have_count(6)
+    hrefs = [share.nth(i).get_attribute("href") for i in range(6)]
     assert {urlsplit(h).hostname or urlsplit(h).scheme for h in hrefs} == {
-        "wa.me", "t.me", "x.com", "www.facebook.com", "mailto"}
-    for i in range(5):
+        "wa.me", "t.me", "x.com", "www.facebook.com", "mailto", "bsky.app"}
+    for i in range(6):
         expect(share.nth(i)).to_have_attribute("rel", re.compile(r"\bnoreferrer\b"))
     expect(page.locator("#share-url")).to_have_value(re.compile(rf"^{re.escape(live_server.url)}/{lang}/c/{slug}\?ref="))
 
@@ -219,7 +219,7 @@ def test_signing_works_without_javascript(make_page, live_server, make_campaign)
     expect(page).to_have_url(re.compile(rf"/{lang}/c/{slug}/thanks\?confirmed=1$"))
     expect(count_on_page(page)).to_have_text("1")
     assert_no_horizontal_scroll(page)
-    expect(page.locator(".share-links a")).to_have_count(5)
+    expect(page.locator(".share-links a")).to_have_count(6)
     # Without script the copy button stays hidden; the link is still there to copy.
     expect(page.locator("[data-copy-target]")).to_be_hidden()
     expect(page.locator("#share-url")).to_be_visible()

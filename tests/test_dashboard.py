@@ -104,7 +104,7 @@ def test_share_channels_from_referral_codes(session, campaign):
 def test_every_share_link_carries_its_channel_code(app, campaign):
     with app.test_request_context("/en/"):
         links = {link.channel: link.url for link in share_links(campaign, "en")}
-    assert set(links) == {"whatsapp", "telegram", "x", "facebook", "email"}
+    assert set(links) == {"whatsapp", "telegram", "x", "facebook", "email", "bluesky"}
     for channel, url in links.items():
         assert f"ref%3D{REFERRAL_CODES[channel]}" in url or f"ref={REFERRAL_CODES[channel]}" in url, channel
     telegram_target = parse_qs(urlsplit(links["telegram"]).query)["url"][0]

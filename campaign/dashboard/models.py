@@ -18,3 +18,15 @@ class CampaignDailyView(db.Model):
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
     views: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class ReferralDailyView(db.Model):
+    """Views of the campaign page that came through a share link, by its ?ref= code
+    and (UTC) day. Like CampaignDailyView: no cookie, nothing about the visitor."""
+
+    __tablename__ = "referral_daily_views"
+
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    referral: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    views: Mapped[int] = mapped_column(default=0, server_default="0")

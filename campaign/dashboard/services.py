@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 
 from campaign.amplify.share import CHANNEL_BY_REFERRAL
 from campaign.campaigns.models import Campaign
-from campaign.dashboard.models import CampaignDailyView
+from campaign.dashboard.models import CampaignDailyView, ReferralDailyView
 from campaign.extensions import db
 from campaign.privacy.keys import utcnow
 from campaign.signatures.models import Signature, SignatureState
+from campaign.signatures.services import clean_referral
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,22 @@ def _upsert_views(connection: sa.Connection, counts: dict[tuple[int, dt.date], i
     connection.execute(stmt, rows)
 
 
+def _upsert_referral_views(connection: sa.Connection, counts: dict[tuple[int, dt.date, str], int]) -> None:
+    table = ReferralDailyView.__table__
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.campaign_id, table.c.day, table.c.referral],
+        set_={"views": table.c.views + stmt.excluded.views},
+    )
+    rows = [{"campaign_id": cid, "day": day, "referral": ref, "views": n}
+            for (cid, day, ref), n in sorted(counts.items())]
+    connection.execute(stmt, rows)
+
+
 class ViewCounter:
     """Counts page views in memory and writes them with one upsert per campaign and
     day every ``interval`` seconds, so a campaign going viral does not turn every
@@ -74,13 +91,17 @@ class ViewCounter:
         self.app = app
         self.interval = interval
         self.counts: Counter[tuple[int, dt.date]] = Counter()
+        # The same views again, by the share link's ?ref= code, for those that had one.
+        self.referrals: Counter[tuple[int, dt.date, str]] = Counter()
         self.lock = threading.Lock()
         self.last_flush = time.monotonic()
         _LIVE_COUNTERS.add(self)
 
-    def add(self, campaign_id: int, day: dt.date) -> None:
+    def add(self, campaign_id: int, day: dt.date, referral: str | None = None) -> None:
         with self.lock:
             self.counts[(campaign_id, day)] += 1
+            if referral:
+                self.referrals[(campaign_id, day, referral)] += 1
             due = time.monotonic() - self.last_flush >= self.interval
         if due:
             self.flush()
@@ -88,12 +109,15 @@ class ViewCounter:
     def flush(self) -> None:
         with self.lock:
             counts, self.counts = self.counts, Counter()
+            referrals, self.referrals = self.referrals, Counter()
             self.last_flush = time.monotonic()
         if not counts:
             return
         try:
             with self.app.app_context(), db.engine.begin() as connection:
                 _upsert_views(connection, counts)
+                if referrals:
+                    _upsert_referral_views(connection, referrals)
         except Exception:  # a statistic must never break the public page
             log.exception("could not store %d page-view counts", sum(counts.values()))
 
@@ -121,7 +145,7 @@ def count_view(campaign_id: int) -> None:
     HEAD requests and known link-preview fetchers and crawlers are not counted."""
     if request.method != "GET" or _NOT_A_READER.search(request.headers.get("User-Agent", "")):
         return
-    _counter().add(campaign_id, utcnow().date())
+    _counter().add(campaign_id, utcnow().date(), clean_referral(request.args.get("ref")))
 
 
 def flush_views() -> None:
@@ -269,6 +293,8 @@ class ChannelRow:
     channel: str  # "whatsapp", …, "direct", or an organiser's own ?ref= code
     signed: int
     verified: int
+    # Page views through this channel's links (none are counted for "direct").
+    views: int = 0
 
 
 def by_channel(session: Session, campaign: Campaign) -> list[ChannelRow]:
@@ -286,8 +312,15 @@ def by_channel(session: Session, campaign: Campaign) -> list[ChannelRow]:
         signed[channel] += n
         if state == SignatureState.verified:
             verified[channel] += n
+    views: Counter[str] = Counter()
+    for referral, n in session.execute(
+        sa.select(ReferralDailyView.referral, sa.func.sum(ReferralDailyView.views))
+        .where(ReferralDailyView.campaign_id == campaign.id)
+        .group_by(ReferralDailyView.referral)
+    ).all():
+        views[CHANNEL_BY_REFERRAL.get(referral, referral)] += n
     return sorted(
-        (ChannelRow(c, signed[c], verified[c]) for c in signed),
+        (ChannelRow(c, signed[c], verified[c], views[c]) for c in set(signed) | set(views)),
         key=lambda r: (-r.signed, r.channel == DIRECT, r.channel),
     )
 

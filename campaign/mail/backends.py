@@ -2,6 +2,7 @@
 TemporaryFailure (retry later) or PermanentFailure (give up)."""
 from __future__ import annotations
 
+import base64
 import smtplib
 import ssl
 import sys
@@ -75,9 +76,15 @@ def build_email(message: dict, sender: str) -> EmailMessage:
     email["Message-ID"] = message.get("message_id") or make_msgid(domain=sender.rsplit("@", 1)[-1].strip(">") or None)
     for name, value in (message.get("headers") or {}).items():
         email[name] = value
+    if message.get("reply_to"):
+        email["Reply-To"] = message["reply_to"]
     email.set_content(message["text"])
     if message.get("html"):
         email.add_alternative(message["html"], subtype="html")
+    for attachment in message.get("attachments") or []:
+        # CSV for spreadsheets: UTF-8 with a BOM, or Excel garbles Arabic.
+        email.add_attachment(attachment["content"].encode("utf-8-sig"), maintype="text", subtype="csv",
+                             filename=attachment["filename"])
     # After the content: set_content() and add_alternative() drop Content-* headers.
     email["Content-Language"] = message.get("locale", "en")
     return email
@@ -159,11 +166,17 @@ class SendGridBackend:
     def send(self, message: dict) -> None:
         from python_http_client.exceptions import HTTPError
         from sendgrid.helpers.mail import (
+            Attachment,
             ClickTracking,
+            Disposition,
+            FileContent,
+            FileName,
+            FileType,
             From,
             Header,
             Mail,
             OpenTracking,
+            ReplyTo,
             SubscriptionTracking,
             TrackingSettings,
         )
@@ -181,6 +194,13 @@ class SendGridBackend:
         tracking.open_tracking = OpenTracking(enable=False)
         tracking.subscription_tracking = SubscriptionTracking(enable=False)
         mail.tracking_settings = tracking
+        if message.get("reply_to"):
+            mail.reply_to = ReplyTo(message["reply_to"])
+        for attachment in message.get("attachments") or []:
+            mail.add_attachment(Attachment(
+                FileContent(base64.b64encode(attachment["content"].encode("utf-8-sig")).decode("ascii")),
+                FileName(attachment["filename"]), FileType("text/csv"), Disposition("attachment"),
+            ))
         for name, value in (message.get("headers") or {}).items():
             mail.header = Header(name, value)
         if message.get("message_id"):

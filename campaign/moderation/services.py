@@ -19,6 +19,7 @@ from campaign.campaigns.models import Campaign
 from campaign.organiser import access, audit
 from campaign.organiser.access import Permission
 from campaign.organiser.models import Organiser
+from campaign.outbox.services import cancel_queued
 from campaign.privacy.keys import email_key
 from campaign.signatures.emails import canonical_email, email_domain
 from campaign.signatures.models import Signature, SignatureState
@@ -255,6 +256,8 @@ def invalidate(session: Session, actor: Organiser, signature: Signature, reason:
         raise ModerationError(f"cannot invalidate a {previous.value} signature")
     if not move(session, signature, SignatureState.invalidated, moderation_reason=reason.value):
         raise ModerationError("the signature changed meanwhile")
+    # A signature judged fraudulent sends no letter to a target.
+    cancel_queued(session, [signature.id], reason="invalidated", templates=["target_letter"])
     # An uncounted signature has no more need of an address than a confirmed one.
     release_email(session, signature)
     audit.record(session, actor, "signature.invalidate", campaign=signature.campaign,
@@ -322,6 +325,7 @@ def bulk_invalidate(
             if signature.state in ACTIVE and move(
                 session, signature, SignatureState.invalidated, moderation_reason=reason.value
             ):
+                cancel_queued(session, [signature.id], reason="invalidated", templates=["target_letter"])
                 release_email(session, signature)
                 moved.append(signature.id)
     audit.record(

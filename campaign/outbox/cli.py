@@ -14,6 +14,7 @@ from campaign.extensions import db
 from campaign.jobs import run_due_jobs
 from campaign.mail.backends import backend_for
 from campaign.outbox.services import deliver_due
+from campaign.social.backends import backend_for as social_backend_for
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def run_worker(app: Flask, *, once: bool = False, stop=lambda: False) -> int:
     the broken session, waits (doubling, up to WORKER_MAX_BACKOFF_SECONDS) and tries
     again. Mail outages are the outbox's temporary failures and never reach here."""
     mail = backend_for(app)
+    social = social_backend_for(app)
     total = 0
     last_run: dict[str, float] = {}  # every job is due at start
     failures = 0
@@ -36,7 +38,7 @@ def run_worker(app: Flask, *, once: bool = False, stop=lambda: False) -> int:
         try:
             # With ``once``, every job runs on each pass, as an operator draining by hand expects.
             run_due_jobs(app, db.session, last_run, now=time.monotonic(), everything=once)
-            attempted = deliver_due(app, db.session, mail)
+            attempted = deliver_due(app, db.session, mail, social=social)
         except DATABASE_GONE as exc:
             if once:
                 raise

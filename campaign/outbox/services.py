@@ -45,8 +45,10 @@ def enqueue_mail(
     template: str,
     signature_id: int | None = None,
     idempotency_key: str | None = None,
+    not_before: dt.datetime | None = None,
 ) -> OutboxMessage:
-    """Queue a rendered e-mail in the caller's transaction."""
+    """Queue a rendered e-mail in the caller's transaction; ``not_before`` holds it
+    back until then (letters to targets are spread out in time)."""
     row = OutboxMessage(
         kind=MessageKind.mail,
         state=MessageState.queued,
@@ -54,10 +56,26 @@ def enqueue_mail(
         template=template,
         signature_id=signature_id,
         idempotency_key=idempotency_key,
-        next_attempt_at=utcnow(),
+        next_attempt_at=not_before or utcnow(),
     )
     session.add(row)
     session.flush()
+    return row
+
+
+def enqueue_post(session: Session, post: dict, *, template: str, idempotency_key: str) -> OutboxMessage | None:
+    """Queue a social post in the caller's transaction, once: a second post with the
+    same key is refused by the unique constraint and None is returned."""
+    from sqlalchemy.exc import IntegrityError
+
+    row = OutboxMessage(kind=MessageKind.post, state=MessageState.queued, payload=post, template=template,
+                        idempotency_key=idempotency_key, next_attempt_at=utcnow())
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None
     return row
 
 
@@ -121,8 +139,9 @@ def message_id(app: Flask, message: OutboxMessage) -> str:
     return f"<{digest[:32]}@{domain}>"
 
 
-def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 100) -> int:
-    """Deliver up to ``limit`` due messages. Returns how many were attempted.
+def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 100, social=None) -> int:
+    """Deliver up to ``limit`` due messages (mail through ``mail``, posts through
+    ``social``). Returns how many were attempted.
 
     Each attempt is committed before the message is handed to the backend, with its
     next attempt moved past a lease; the outcome is committed as soon as the backend
@@ -150,14 +169,19 @@ def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 10
         message.attempts += 1
         message.next_attempt_at = utcnow() + dt.timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"])
         attempt, claimed_id = message.attempts, message.id
-        payload = dict(message.payload, message_id=message_id(app, message))
         kind = message.kind
+        payload = dict(message.payload)
+        if kind == MessageKind.mail:
+            payload["message_id"] = message_id(app, message)
         session.commit()
         outcome, error = MessageState.sent, None
         try:
-            if kind != MessageKind.mail:
+            if kind == MessageKind.post and social is not None:
+                social.post(payload)
+            elif kind != MessageKind.mail:
                 raise PermanentFailure(f"no deliverer for {kind.value}")
-            mail.send(payload)
+            else:
+                mail.send(payload)
         except TemporaryFailure as exc:
             outcome, error = MessageState.queued, exc
         except PermanentFailure as exc:

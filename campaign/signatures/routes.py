@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from campaign.amplify.share import REFERRAL_CODES, campaign_link, share_links
+from campaign.amplify.share import share_panel
 from campaign.campaigns import page
 from campaign.campaigns.models import Campaign
 from campaign.campaigns.page import public_campaign_or_404
@@ -14,6 +14,7 @@ from campaign.signatures import services
 from campaign.signatures.forms import ConfirmForm, ResendForm, SignForm
 from campaign.signatures.models import Visibility
 from campaign.signatures.services import SignInput, TokenError, TokenProblem, country_breakdown, recent_public_signers
+from campaign.targets.services import letters_pass
 
 bp = Blueprint("signatures", __name__, url_prefix="/<lang_code>")
 
@@ -119,7 +120,7 @@ def confirm(token: str):
     except TokenError as exc:
         return _token_problem(exc.problem, exc.signature)
     if signature.state.value == "verified":
-        return redirect(url_for(".thanks", slug=signature.campaign.slug))
+        return redirect(url_for(".thanks", slug=signature.campaign.slug, p=letters_pass(signature)))
     # The details are shown so that nobody can confirm, unseen, what someone else
     # typed with their address (signing again replaces an unconfirmed signature).
     return render_template("signatures/confirm.html", campaign=signature.campaign, signature=signature,
@@ -134,7 +135,10 @@ def confirm_post(token: str):
     except TokenError as exc:
         return _token_problem(exc.problem, exc.signature)
     db.session.commit()
-    return redirect(url_for(".thanks", slug=signature.campaign.slug, confirmed=1), code=303)
+    # The pass (a short-lived signed token, no cookie) lets the signer write to the
+    # campaign's targets from the thank-you page.
+    return redirect(url_for(".thanks", slug=signature.campaign.slug, confirmed=1, p=letters_pass(signature)),
+                    code=303)
 
 
 @bp.get("/c/<slug>/thanks")
@@ -145,8 +149,8 @@ def thanks(slug: str):
     return render_template(
         "signatures/thanks.html",
         campaign=campaign,
-        share_links=share_links(campaign, lang),
-        share_url=campaign_link(campaign, lang, REFERRAL_CODES["copy"]),
+        share=share_panel(campaign, lang),
+        letters_pass=request.args.get("p"),
     )
 
 
