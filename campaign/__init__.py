@@ -48,6 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     _ensure_secrets(app)
+    _database_connect_timeout(app)
 
     register_extensions(app)
     for name in FEATURES:
@@ -71,6 +72,17 @@ def _ensure_secrets(app: Flask) -> None:
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         app.config[name] = path.read_text().strip()
+
+
+def _database_connect_timeout(app: Flask) -> None:
+    """A PostgreSQL that does not answer is given DB_CONNECT_TIMEOUT seconds, so a
+    request during an outage gets its 503 quickly instead of hanging."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options["connect_args"] = {"connect_timeout": app.config["DB_CONNECT_TIMEOUT"],
+                               **options.get("connect_args", {})}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def register_extensions(app: Flask) -> None:
@@ -133,6 +145,21 @@ def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(CrossSiteRefused, page("errors/cross_site.html", 403))
     app.register_error_handler(429, page("errors/429.html", 429))
     app.register_error_handler(500, page("errors/500.html", 500))
+
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    def database_unavailable(error):
+        # The database is down or unreachable (an outage, a restart, a failover): a
+        # passing state, so 503 with a time to come back, not a 500. Each request
+        # tries again (pool_pre_ping), so the site recovers by itself.
+        app.logger.warning("database unavailable: %s", type(error).__name__)
+        response = app.make_response((render_template("errors/503.html", error=error), 503))
+        response.headers["Retry-After"] = str(app.config["DB_RETRY_AFTER_SECONDS"])
+        return response
+
+    for error_class in (OperationalError, InterfaceError, PoolTimeout):
+        app.register_error_handler(error_class, database_unavailable)
 
 
 def register_commands(app: Flask) -> None:

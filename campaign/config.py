@@ -86,6 +86,18 @@ def from_environment(instance_path: str) -> dict:
         "LETTER_PASS_MINUTES": _int("LETTER_PASS_MINUTES", 120),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
         "OUTBOX_POLL_SECONDS": float(os.environ.get("OUTBOX_POLL_SECONDS", "1")),
+        # A message being sent is not tried again for this long (longer than a send may
+        # take): if the worker dies mid-send, the next attempt starts after it.
+        "OUTBOX_LEASE_SECONDS": _int("OUTBOX_LEASE_SECONDS", 60),
+        # A link mail about a signature asked for again this soon (a double click, a
+        # second "resend") is not sent again: the first one carries the same links.
+        "SIGN_REPEAT_SECONDS": _int("SIGN_REPEAT_SECONDS", 300),
+        # PostgreSQL: how long to wait for a connection before answering 503 (and the
+        # Retry-After that answer gives).
+        "DB_CONNECT_TIMEOUT": _int("DB_CONNECT_TIMEOUT", 2),
+        "DB_RETRY_AFTER_SECONDS": _int("DB_RETRY_AFTER_SECONDS", 30),
+        # The worker waits this long at most between tries while the database is away.
+        "WORKER_MAX_BACKOFF_SECONDS": float(os.environ.get("WORKER_MAX_BACKOFF_SECONDS", "30")),
         "PUBLIC_BREAKDOWN_MIN": _int("PUBLIC_BREAKDOWN_MIN", 10),
         # Page views are counted in memory and written every this many seconds (0: at once).
         "VIEW_COUNT_FLUSH_SECONDS": float(os.environ.get("VIEW_COUNT_FLUSH_SECONDS", "10")),

@@ -4,7 +4,8 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, render_template, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import Forbidden
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -46,6 +47,16 @@ def _our_origins() -> set[str]:
     return {f"{public.scheme}://{public.netloc}".lower(), request.host_url.rstrip("/").lower()}
 
 
+def accepts_files(*fields: str):
+    """Mark a view whose form takes a file in ``fields`` (files are refused in any
+    other field, and by every other view)."""
+    def mark(view):
+        view.file_fields = frozenset(fields)
+        return view
+
+    return mark
+
+
 def allow_framing(frame_ancestors: str = "*") -> None:
     """Call from an embeddable view: lets other sites frame this one response."""
     g.frame_ancestors = frame_ancestors
@@ -55,6 +66,17 @@ def init_app(app: Flask) -> None:
     proxies = app.config.get("TRUSTED_PROXIES", 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)
+
+    @app.before_request
+    def refuse_unexpected_files():
+        # No form of ours takes a file. WTForms hands a text field sent as a file to
+        # its validators as a FileStorage (a 500 in Length); refuse the request once,
+        # here, as invalid input, before any form sees it.
+        allowed = getattr(current_app.view_functions.get(request.endpoint), "file_fields", frozenset())
+        if set(request.files) - allowed:
+            reason = _("This form does not take files. Please type your answers into the fields.")
+            return render_template("errors/400.html", reason=reason), 400
+        return None
 
     @app.after_request
     def set_security_headers(response):

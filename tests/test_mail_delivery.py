@@ -436,7 +436,9 @@ class TestSendGrid:
         assert response.status_code == 202
         assert request.headers["Authorization"] == f"Bearer {API_KEY}"
         payload = request.get_json()
-        assert set(payload) == {"from", "subject", "personalizations", "content", "tracking_settings"}
+        assert set(payload) == {"from", "subject", "personalizations", "content", "tracking_settings", "headers"}
+        # The outbox's one Message-ID, so a copy sent again after a crash is recognisable.
+        assert list(payload["headers"]) == ["Message-ID"]
         assert payload["personalizations"] == [{"to": [{"email": address}]}]
         assert payload["from"] == {"email": "no-reply@sawt.example.org", "name": "صوت Sawt"}
         assert payload["subject"] == SUBJECTS[lang]

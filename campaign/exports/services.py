@@ -98,9 +98,14 @@ def _labels(lang: str) -> _Labels:
     return _Labels(header, visibility, dict(Locale.parse(lang).territories), sheet[:31], text_direction(lang))
 
 
-def rows(session: Session, campaign: Campaign, lang: str) -> Iterator[list[str]]:
+def _as_is(value: str | None) -> str:
+    return value or ""
+
+
+def rows(session: Session, campaign: Campaign, lang: str, guard=safe_cell) -> Iterator[list[str]]:
     """The header, then one list of cells per confirmed signature, oldest first,
-    each already made formula-safe. Streams: a server-side cursor, BATCH rows at a time."""
+    the free-text ones passed through ``guard`` (formula-safe by default).
+    Streams: a server-side cursor, BATCH rows at a time."""
     labels = _labels(lang)
     yield labels.header
     # Core rows on the session's connection (no ORM bookkeeping per row);
@@ -119,11 +124,11 @@ def rows(session: Session, campaign: Campaign, lang: str) -> Iterator[list[str]]
                 country or "",
                 countries.get(country, country or ""),
                 # Visibility is a str enum: the stored value compares equal to it.
-                safe_cell(shown_name(visibility, name) or ""),
+                guard(shown_name(visibility, name) or ""),
                 visibility_titles[visibility],
-                safe_cell(email) if opt_in and email else "",
+                guard(email) if opt_in and email else "",
                 locale or "",
-                safe_cell(comment) if shown and comment else "",
+                guard(comment) if shown and comment else "",
             ]
     finally:
         result.close()
@@ -159,7 +164,9 @@ def write_xlsx(session: Session, campaign: Campaign, lang: str, target: IO[bytes
     bold = workbook.add_format({"bold": True})
     written = 0
     sheet, row_index = None, XLSX_ROWS_PER_SHEET + 1
-    stream = rows(session, campaign, lang)
+    # Written as string cells, which a spreadsheet never runs as formulas: the CSV's
+    # apostrophe would only show up as a literal ' in front of the text.
+    stream = rows(session, campaign, lang, guard=_as_is)
     header = next(stream)
     for cells in stream:
         if row_index > XLSX_ROWS_PER_SHEET:

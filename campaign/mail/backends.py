@@ -71,7 +71,9 @@ def build_email(message: dict, sender: str) -> EmailMessage:
     email["To"] = message["to"]
     email["Subject"] = message["subject"]
     email["Date"] = formatdate(localtime=False)
-    email["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].strip(">") or None)
+    # The outbox gives each message one Message-ID for all its attempts (a copy sent
+    # again after a crash is then recognisable); make one only for mail sent directly.
+    email["Message-ID"] = message.get("message_id") or make_msgid(domain=sender.rsplit("@", 1)[-1].strip(">") or None)
     for name, value in (message.get("headers") or {}).items():
         email[name] = value
     if message.get("reply_to"):
@@ -100,7 +102,7 @@ class ConsoleBackend:
         stream = self.stream or sys.stdout
         bar = "─" * 72
         stream.write(
-            f"\n{bar}\nTo: {message['to']}\nSubject: {message['subject']}\n\n{message['text']}\n{bar}\n"
+            f"\n{bar}\nMessage-ID: {message.get('message_id', '')}\nTo: {message['to']}\nSubject: {message['subject']}\n\n{message['text']}\n{bar}\n"
         )
         stream.flush()
 
@@ -201,6 +203,8 @@ class SendGridBackend:
             ))
         for name, value in (message.get("headers") or {}).items():
             mail.header = Header(name, value)
+        if message.get("message_id"):
+            mail.header = Header("Message-ID", message["message_id"])
         try:
             # Not client.send(): it cannot pass a timeout, and the client's default is none.
             self.client.client.mail.send.post(request_body=mail.get(), timeout=TIMEOUT_SECONDS)

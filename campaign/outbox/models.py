@@ -14,6 +14,9 @@ from campaign.states import StateEnum, enum_type
 class MessageKind(str, enum.Enum):
     mail = "mail"
     post = "post"
+    # Work a request hands to the worker so that its own answer does the same thing
+    # whatever was typed (see outbox.services.enqueue_task).
+    task = "task"
 
 
 class MessageState(StateEnum):

@@ -10,17 +10,32 @@ from sqlalchemy.orm import Session
 
 from campaign.mail.backends import MailBackend, PermanentFailure, TemporaryFailure
 from campaign.outbox.models import MessageKind, MessageState, OutboxMessage
-from campaign.privacy.keys import utcnow
+from campaign.privacy.keys import keyed_hash, utcnow
 
 log = logging.getLogger(__name__)
 
 _FINISHED_LISTENERS = "sawt.outbox_finished"
+_DUE_LISTENERS = "sawt.outbox_due"
+_TASKS = "sawt.outbox_tasks"
 
 
 def on_message_finished(app: Flask, listener) -> None:
     """Call ``listener(message, session)`` once a message is delivered or given up
     on, inside that transaction (signatures erase an address nothing needs then)."""
     app.extensions.setdefault(_FINISHED_LISTENERS, []).append(listener)
+
+
+def on_message_due(app: Flask, listener) -> None:
+    """Call ``listener(message, session)`` before a due mail is handed to a backend;
+    a listener returns a reason (a short string) to cancel it instead (signatures:
+    a repeat of a mail that was just sent), or None."""
+    app.extensions.setdefault(_DUE_LISTENERS, []).append(listener)
+
+
+def register_task(app: Flask, name: str, handler) -> None:
+    """``handler(session, payload)`` carries out the queued task ``name`` inside the
+    worker's transaction, and may queue mail (see enqueue_task)."""
+    app.extensions.setdefault(_TASKS, {})[name] = handler
 
 
 def enqueue_mail(
@@ -79,6 +94,19 @@ def enqueue_mails(session: Session, items, *, template: str) -> int:
     return len(rows)
 
 
+def enqueue_task(session: Session, name: str, payload: dict) -> OutboxMessage:
+    """Queue work for the worker in the caller's transaction.
+
+    A request whose answer must not tell whether an address is known (resend a link,
+    erase my data) queues one task, whatever the address: the same single INSERT and
+    the same page either way; the worker looks the address up and mails its owner."""
+    row = OutboxMessage(kind=MessageKind.task, state=MessageState.queued, payload=payload, template=name,
+                        next_attempt_at=utcnow())
+    session.add(row)
+    session.flush()
+    return row
+
+
 def backoff(attempts: int) -> dt.timedelta:
     """30 s, 1 min, 2 min, … capped at 6 hours."""
     return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
@@ -100,41 +128,116 @@ def _claim_next(session: Session) -> OutboxMessage | None:
     )
 
 
+def message_id(app: Flask, message: OutboxMessage) -> str:
+    """The one Message-ID of an outbox message, the same on every attempt and from
+    every backend, so a copy sent again after a crash can be recognised (and dropped)
+    by the receiving side. Keyed, so it reveals nothing about how many messages we send."""
+    sender = app.config["MAIL_FROM"]
+    domain = sender.rsplit("@", 1)[-1].strip(" >") or "sawt.localhost"
+    # DATA_KEY, not SECRET_KEY: it is never rotated, so the id survives a restart with new settings.
+    digest = keyed_hash(app.config["DATA_KEY"].encode(), f"message-id:{message.id}:{message.idempotency_key or ''}")
+    return f"<{digest[:32]}@{domain}>"
+
+
 def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 100, social=None) -> int:
     """Deliver up to ``limit`` due messages (mail through ``mail``, posts through
-    ``social``), committing after each. Returns how many were attempted."""
-    attempted = 0
-    while attempted < limit:
+    ``social``). Returns how many were attempted.
+
+    Each attempt is committed before the message is handed to the backend, with its
+    next attempt moved past a lease; the outcome is committed as soon as the backend
+    returns. A crash in between (the only window left: no protocol lets us send and
+    commit atomically) sends the message once more after the lease, with the same
+    Message-ID. Delivery is at least once, deduplicable by Message-ID."""
+    attempted = claimed = 0
+    while claimed < limit:
         message = _claim_next(session)
         if message is None:
             session.rollback()
             break
+        claimed += 1
+        if message.kind == MessageKind.task:  # not a delivery: not counted as one
+            _run_task(app, session, message)
+            continue
         attempted += 1
-        message.attempts += 1
-        try:
-            if message.kind == MessageKind.post and social is not None:
-                social.post(message.payload)
-            elif message.kind != MessageKind.mail:
-                raise PermanentFailure(f"no deliverer for {message.kind.value}")
-            else:
-                mail.send(message.payload)
-        except TemporaryFailure as exc:
-            message.last_error = str(exc)[:500]
-            if message.attempts >= app.config["OUTBOX_MAX_ATTEMPTS"]:
-                _finish(session, message, MessageState.dead)
-            else:
-                message.next_attempt_at = utcnow() + backoff(message.attempts)
-            log.warning("outbox %s: temporary failure (%s), attempt %s", message.id, exc, message.attempts)
-        except PermanentFailure as exc:
-            message.last_error = str(exc)[:500]
+        reasons = [reason for listener in app.extensions.get(_DUE_LISTENERS, [])
+                   if (reason := listener(message, session))]
+        if reasons:
+            message.last_error = reasons[0][:500]
             _finish(session, message, MessageState.dead)
-            log.warning("outbox %s: permanent failure (%s)", message.id, exc)
-        else:
-            message.sent_at = utcnow()
-            message.last_error = None
-            _finish(session, message, MessageState.sent)
+            session.commit()
+            continue
+        message.attempts += 1
+        message.next_attempt_at = utcnow() + dt.timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"])
+        attempt, claimed_id = message.attempts, message.id
+        kind = message.kind
+        payload = dict(message.payload)
+        if kind == MessageKind.mail:
+            payload["message_id"] = message_id(app, message)
+        session.commit()
+        outcome, error = MessageState.sent, None
+        try:
+            if kind == MessageKind.post and social is not None:
+                social.post(payload)
+            elif kind != MessageKind.mail:
+                raise PermanentFailure(f"no deliverer for {kind.value}")
+            else:
+                mail.send(payload)
+        except TemporaryFailure as exc:
+            outcome, error = MessageState.queued, exc
+        except PermanentFailure as exc:
+            outcome, error = MessageState.dead, exc
+        _record_outcome(app, session, claimed_id, attempt, outcome, error)
         session.commit()
     return attempted
+
+
+def _run_task(app: Flask, session: Session, message: OutboxMessage) -> None:
+    """A task runs in the transaction that claimed it: its effects and its end are
+    committed together, exactly once."""
+    message.attempts += 1
+    try:
+        with session.begin_nested():
+            handler = app.extensions.get(_TASKS, {}).get(message.template)
+            if handler is None:
+                raise PermanentFailure(f"no handler for task {message.template}")
+            handler(session, dict(message.payload))
+    except Exception as exc:  # a bug or a passing database problem: keep it for a retry
+        # The type only: a database error's text quotes the statement's values (addresses).
+        message.last_error = type(exc).__name__
+        if isinstance(exc, PermanentFailure) or message.attempts >= app.config["OUTBOX_MAX_ATTEMPTS"]:
+            _finish(session, message, MessageState.dead)
+        else:
+            message.next_attempt_at = utcnow() + backoff(message.attempts)
+        log.warning("outbox %s: task %s failed (%s)", message.id, message.template, type(exc).__name__)
+    else:
+        message.last_error = None
+        message.sent_at = utcnow()
+        _finish(session, message, MessageState.sent)
+    session.commit()
+
+
+def _record_outcome(app: Flask, session: Session, message_id_: int, attempt: int,
+                    outcome: MessageState, error: Exception | None) -> None:
+    # Read again under lock: while we were sending, the signer may have withdrawn (the
+    # message is then dead and scrubbed already) and nothing we learnt may undo that.
+    message = session.scalar(
+        sa.select(OutboxMessage).where(OutboxMessage.id == message_id_).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if message is None or message.state != MessageState.queued or message.attempts != attempt:
+        return
+    if outcome == MessageState.sent:
+        message.sent_at = utcnow()
+        message.last_error = None
+        _finish(session, message, MessageState.sent)
+        return
+    message.last_error = str(error)[:500]
+    if outcome == MessageState.queued and message.attempts < app.config["OUTBOX_MAX_ATTEMPTS"]:
+        message.next_attempt_at = utcnow() + backoff(message.attempts)
+        log.warning("outbox %s: temporary failure (%s), attempt %s", message.id, error, message.attempts)
+        return
+    _finish(session, message, MessageState.dead)
+    log.warning("outbox %s: gave up (%s)", message.id, error)
 
 
 def _finish(session: Session, message: OutboxMessage, state: MessageState) -> None:
@@ -158,7 +261,9 @@ def cancel_queued(session: Session, signature_ids, *, reason: str, templates=Non
     )
     if templates is not None:
         query = query.where(OutboxMessage.template.in_(list(templates)))
-    messages = session.scalars(query.with_for_update(skip_locked=True)).all()
+    # Not SKIP LOCKED: a message being claimed right now must be cancelled too, so wait
+    # the few milliseconds until the worker has recorded its attempt.
+    messages = session.scalars(query.with_for_update()).all()
     for message in messages:
         message.last_error = reason[:500]
         _finish(session, message, MessageState.dead)

@@ -36,7 +36,7 @@ def erase_post():
     form = ErasureRequestForm()
     if not form.validate_on_submit():
         return render_template("retention/erase.html", form=form), form.error_status
-    services.request_erasure(db.session, form.email.data, locale=current_language())
+    services.queue_erasure_request(db.session, form.email.data, locale=current_language())
     db.session.commit()
     return redirect(url_for(".erase_sent"), code=303)
 

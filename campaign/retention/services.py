@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from campaign.campaigns.models import Campaign, CampaignState
 from campaign.mail.compose import compose
 from campaign.organiser import audit
-from campaign.outbox.services import cancel_queued, enqueue_mail
+from campaign.outbox.services import cancel_queued, enqueue_mail, enqueue_task
 from campaign.privacy.keys import email_key, new_token, token_hash, utcnow
 from campaign.retention.models import ErasureRequest
 from campaign.signatures import services as signatures
@@ -181,6 +181,17 @@ def request_erasure(session: Session, address: str, *, locale: str) -> None:
                                expires_at=now + _erasure_window()))
     session.flush()
     enqueue_mail(session, message, template="erase_confirm")
+
+
+def queue_erasure_request(session: Session, address: str, *, locale: str) -> None:
+    """What the erase form does: hand the look-up to the worker (request_erasure).
+    The request does the same single INSERT whatever the address, so its timing
+    cannot tell whether the address signed anything, anywhere on the site."""
+    enqueue_task(session, "retention.request_erasure", {"address": address, "locale": locale})
+
+
+def request_erasure_task(session: Session, payload: dict) -> None:
+    request_erasure(session, payload["address"], locale=payload["locale"])
 
 
 def find_erasure(session: Session, token: str) -> ErasureRequest | None:

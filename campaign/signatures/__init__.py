@@ -9,7 +9,7 @@ from campaign.jobs import register_job
 
 def init_app(app: Flask) -> None:
     from campaign.campaigns.page import register_section
-    from campaign.outbox.services import on_message_finished
+    from campaign.outbox.services import on_message_due, on_message_finished, register_task
     from campaign.signatures import cli, routes, services
 
     app.register_blueprint(routes.bp)
@@ -22,5 +22,10 @@ def init_app(app: Flask) -> None:
     register_section(app, "countries", "signatures/_countries.html", routes.countries_section, order=70)
     # Erasing an address once its last mail is delivered is a privacy promise.
     on_message_finished(app, services.release_after_delivery)
+    # A double click or a second "resend" mails the same links once, not twice.
+    on_message_due(app, services.repeat_of_a_recent_mail)
+    # The resend form's look-up runs in the worker: the request does the same work
+    # whatever the address (see request_link).
+    register_task(app, "signatures.resend_link", services.resend_link_task)
     register_job(app, "signatures.erase_expired_pending", services.erase_expired_pending, every=60)
     register_job(app, "signatures.fold_counts", services.fold_counts, every=1)

@@ -106,6 +106,10 @@ class Signature(db.Model):
     # Keyed under a daily key that is deleted after 48 hours: groups, never identifies.
     ip_key: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     referral: Mapped[str | None] = mapped_column(sa.String(32))
+    # Random; the confirm and withdraw links are derived from it with DATA_KEY
+    # (services.link_token), so every mail about this signature carries the same
+    # links. Cleared with the tokens on withdrawal and anonymisation.
+    token_seed: Mapped[str | None] = mapped_column(sa.String(32))
     verify_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     verify_expires_at: Mapped[dt.datetime | None]
     withdraw_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
@@ -126,7 +130,7 @@ class Signature(db.Model):
     #: What says something about the person who signed, or links to them.
     PERSONAL = frozenset({
         "name", "search_name", "country", "comment", "opt_in", "email", "email_key", "email_domain", "ip_key",
-        "verify_token_hash", "verify_expires_at", "withdraw_token_hash", "withdraw_expires_at",
+        "token_seed", "verify_token_hash", "verify_expires_at", "withdraw_token_hash", "withdraw_expires_at",
     })
     #: What is about the signature: its campaign, state, dates, language, channel.
     NOT_PERSONAL = frozenset({

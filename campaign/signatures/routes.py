@@ -98,14 +98,16 @@ def resend(slug: str):
     form = ResendForm()
     if not form.validate_on_submit():
         return render_template("signatures/check_email.html", campaign=campaign, form=form), form.error_status
-    services.resend_link(db.session, campaign, form.email.data, locale=current_language())
+    services.request_link(db.session, campaign, form.email.data, locale=current_language())
     db.session.commit()
     return redirect(url_for(".check_email", slug=slug, resent=1), code=303)
 
 
 def _token_problem(problem: TokenProblem, signature=None):
     campaign = signature.campaign if signature is not None else None
-    form = ResendForm(formdata=None)
+    # Only the expired page shows the form: building one anyway makes a CSRF token,
+    # which puts a session cookie on a page that has nothing to submit.
+    form = ResendForm(formdata=None) if campaign is not None and problem == TokenProblem.expired else None
     status = 410 if problem == TokenProblem.expired else 404
     if problem == TokenProblem.closed:
         status = 409

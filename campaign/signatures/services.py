@@ -5,9 +5,13 @@ signed before: the difference only ever reaches the mailbox's owner, by e-mail.
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import enum
+import hashlib
+import hmac
 import re
+import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -19,7 +23,8 @@ from sqlalchemy.orm import Session
 from campaign.campaigns.models import Campaign, CountChange
 from campaign.mail.compose import compose
 from campaign.outbox.models import OutboxMessage
-from campaign.outbox.services import cancel_queued, enqueue_mail, pending_for_signature
+from campaign.outbox.models import MessageState
+from campaign.outbox.services import cancel_queued, enqueue_mail, enqueue_task, pending_for_signature
 from campaign.privacy.keys import email_key, new_token, token_hash, utcnow
 from campaign.signatures.emails import canonical_email, email_domain
 from campaign.signatures.models import Signature, SignatureState, Visibility
@@ -27,6 +32,10 @@ from campaign.text_normalise import normalise
 from campaign.urls import external_url
 
 REFERRAL_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
+
+# The mails about one signature that carry its links. The same one asked for again
+# within SIGN_REPEAT_SECONDS (a double click, a second "resend") is not sent twice.
+SIGNATURE_MAILS = ("confirm", "already_signed", "signature_link")
 
 # Which count (a CountChange column, and Campaign's folded column) follows which state.
 _COUNTERS = {
@@ -143,6 +152,45 @@ def _withdraw_window() -> dt.timedelta:
     return dt.timedelta(days=current_app.config["WITHDRAW_TOKEN_DAYS"])
 
 
+def link_token(seed: str, purpose: str) -> str:
+    """The token of a signature's ``purpose`` ("verify" or "withdraw") link.
+
+    Derived (keyed with DATA_KEY) from the signature's random seed, so every mail
+    about a signature carries the same links: a second mail (a double click, a
+    resend) no longer kills the link in the first one. Only its hash is stored, as
+    before; the seed alone, without the key, gives no link."""
+    digest = hmac.new(current_app.config["DATA_KEY"].encode(), f"signature-link:{purpose}:{seed}".encode(),
+                      hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _new_links(now: dt.datetime) -> dict:
+    """Fresh link fields: a new seed, so every earlier link stops working."""
+    seed = secrets.token_hex(16)
+    return dict(
+        token_seed=seed,
+        verify_token_hash=token_hash(link_token(seed, "verify")),
+        verify_expires_at=now + _verify_window(),
+        withdraw_token_hash=token_hash(link_token(seed, "withdraw")),
+        withdraw_expires_at=now + _withdraw_window(),
+    )
+
+
+def _renew_links(signature: Signature, now: dt.datetime, *, confirming: bool) -> None:
+    """Keep a signature's links (those already mailed go on working) and give them
+    the full time again, as the new mail says; a signature without a seed gets one."""
+    if signature.token_seed is None:
+        for name, value in _new_links(now).items():
+            setattr(signature, name, value)
+        return
+    seed = signature.token_seed
+    signature.withdraw_token_hash = token_hash(link_token(seed, "withdraw"))
+    signature.withdraw_expires_at = now + _withdraw_window()
+    if confirming:
+        signature.verify_token_hash = token_hash(link_token(seed, "verify"))
+        signature.verify_expires_at = now + _verify_window()
+
+
 def _queue_mail(
     session: Session,
     signature: Signature,
@@ -150,11 +198,12 @@ def _queue_mail(
     *,
     to: str,
     locale: str,
-    verify_token: str | None,
-    withdraw_token: str,
+    confirming: bool,
 ) -> OutboxMessage:
+    seed = signature.token_seed
     message = _compose_mail(signature.campaign, template, to=to, locale=locale,
-                            verify_token=verify_token, withdraw_token=withdraw_token)
+                            verify_token=link_token(seed, "verify") if confirming else None,
+                            withdraw_token=link_token(seed, "withdraw"))
     return enqueue_mail(session, message, template=template, signature_id=signature.id)
 
 
@@ -206,8 +255,6 @@ def sign(
     if not campaign.is_open:
         raise ValueError("campaign is not open for signatures")
     key = email_key(canonical_email(data.email))
-    verify_token, verify_hash = new_token()
-    withdraw_token, withdraw_hash = new_token()
     now = utcnow()
     fields = dict(
         name=data.name.strip(),
@@ -221,12 +268,9 @@ def sign(
         email_domain=email_domain(data.email),
         ip_key=ip_key,
         referral=clean_referral(data.referral),
-        verify_token_hash=verify_hash,
-        verify_expires_at=now + _verify_window(),
-        withdraw_token_hash=withdraw_hash,
-        withdraw_expires_at=now + _withdraw_window(),
     )
-    signature = Signature(campaign_id=campaign.id, email_key=key, state=SignatureState.pending, **fields)
+    signature = Signature(campaign_id=campaign.id, email_key=key, state=SignatureState.pending, created_at=now,
+                          **fields, **_new_links(now))
     try:
         with session.begin_nested():
             session.add(signature)
@@ -237,15 +281,13 @@ def sign(
         )
         if existing is None:  # the row vanished between our insert and read: rare, retry once
             return sign(session, campaign, data, locale=locale, ip_key=ip_key)
-        return _sign_again(session, existing, data, fields, verify_token, withdraw_token)
+        existing.campaign = campaign
+        return _sign_again(session, existing, data, fields, now)
 
     _count(session, campaign.id, pending=+1)
     session.expire(campaign, ["verified_count", "pending_count"])
     signature.campaign = campaign
-    _queue_mail(
-        session, signature, "confirm", to=data.email, locale=locale,
-        verify_token=verify_token, withdraw_token=withdraw_token,
-    )
+    _queue_mail(session, signature, "confirm", to=data.email, locale=locale, confirming=True)
     return signature, SignOutcome.new
 
 
@@ -254,28 +296,29 @@ def _sign_again(
     existing: Signature,
     data: SignInput,
     fields: dict,
-    verify_token: str,
-    withdraw_token: str,
+    now: dt.datetime,
 ) -> tuple[Signature, SignOutcome]:
     locale = fields["locale"]
     if existing.state == SignatureState.withdrawn:
-        move(session, existing, SignatureState.pending, verified_at=None, withdrawn_at=None, **fields)
-        _queue_mail(session, existing, "confirm", to=data.email, locale=locale,
-                    verify_token=verify_token, withdraw_token=withdraw_token)
+        # Withdrawing killed the old links; this is a new signature with new ones.
+        move(session, existing, SignatureState.pending, verified_at=None, withdrawn_at=None, **fields,
+              **_new_links(now))
+        _queue_mail(session, existing, "confirm", to=data.email, locale=locale, confirming=True)
         return existing, SignOutcome.signed_again
     if existing.state == SignatureState.pending:
-        # They probably lost the first e-mail: the latest details and a fresh link.
+        # They probably lost the first e-mail: the latest details, and the same link
+        # again. The confirm page shows the details, so nobody confirms unseen what
+        # someone else typed with their address; a repeat within SIGN_REPEAT_SECONDS
+        # is not mailed again (see repeat_of_a_recent_mail).
         for name, value in fields.items():
             setattr(existing, name, value)
+        _renew_links(existing, now, confirming=True)
         session.flush()
-        _queue_mail(session, existing, "confirm", to=data.email, locale=locale,
-                    verify_token=verify_token, withdraw_token=withdraw_token)
+        _queue_mail(session, existing, "confirm", to=data.email, locale=locale, confirming=True)
         return existing, SignOutcome.confirmation_resent
-    existing.withdraw_token_hash = fields["withdraw_token_hash"]
-    existing.withdraw_expires_at = fields["withdraw_expires_at"]
+    _renew_links(existing, now, confirming=False)
     session.flush()
-    _queue_mail(session, existing, "already_signed", to=data.email, locale=locale,
-                verify_token=None, withdraw_token=withdraw_token)
+    _queue_mail(session, existing, "already_signed", to=data.email, locale=locale, confirming=False)
     return existing, SignOutcome.already_signed
 
 
@@ -321,12 +364,19 @@ def withdraw(session: Session, token: str) -> Signature:
     """Withdraw a signature: the name, comment and address go, the count drops.
     Only the keyed hash stays, so the same person can sign again later."""
     signature = find_for_withdrawal(session, token)
+    # Nothing still waiting in the outbox (a confirmation, an update) may reach
+    # someone who withdraws: it would carry their address and dead links. Cancelled
+    # first: the worker locks a message, then its signature, and so do we.
+    cancel_queued(session, [signature.id], reason="withdrawn")
     # Only the keyed hash of the address stays, so the same person can sign again.
     move(session, signature, SignatureState.withdrawn, withdrawn_at=utcnow(),
          **Signature.personal_data_cleared(keep=frozenset({"email_key"})))
-    # An update still waiting in the outbox must not reach someone who just withdrew,
-    # nor a letter of theirs reach a target.
-    cancel_queued(session, [signature.id], reason="withdrawn", templates=["update", "target_letter"])
+    # Nor does the signature stay linked to what was mailed to it; if they sign
+    # again, their new links are not taken for repeats of the old mails.
+    session.execute(
+        sa.update(OutboxMessage).where(OutboxMessage.signature_id == signature.id).values(signature_id=None)
+        .execution_options(synchronize_session=False)
+    )
     return signature
 
 
@@ -340,8 +390,9 @@ def erase(session: Session, signature: Signature) -> None:
 
 
 def resend_link(session: Session, campaign: Campaign, address: str, *, locale: str) -> None:
-    """Send a fresh confirmation (or, if confirmed, withdrawal) link to an address
-    that signed this campaign. Does nothing, silently, for any other address."""
+    """Mail the confirmation (or, if confirmed, withdrawal) link again to an address
+    that signed this campaign, with its time renewed. Does nothing, silently, for
+    any other address. Run by the worker (request_link queues it)."""
     signature = session.scalar(
         sa.select(Signature).where(
             Signature.campaign_id == campaign.id, Signature.email_key == email_key(canonical_email(address))
@@ -351,22 +402,48 @@ def resend_link(session: Session, campaign: Campaign, address: str, *, locale: s
         signature = None
     confirming = campaign.is_open and (signature is None or signature.state == SignatureState.pending)
     template = "confirm" if confirming else "signature_link"
-    withdraw_token, withdraw_hash = new_token()
-    verify_token, verify_hash = new_token() if confirming else (None, None)
-    # Rendered whatever the address, as for erasure requests: rendering only for
-    # addresses that signed made their answer measurably slower, which told anyone
-    # who tried an address whether its owner signed this campaign.
-    message = _compose_mail(campaign, template, to=address, locale=locale,
-                            verify_token=verify_token, withdraw_token=withdraw_token)
     if signature is None:
+        # Rendered whatever the address, as for erasure requests: rendering only for
+        # addresses that signed made their answer measurably slower.
+        _compose_mail(campaign, template, to=address, locale=locale,
+                      verify_token=new_token()[0] if confirming else None, withdraw_token=new_token()[0])
         return
-    signature.withdraw_token_hash = withdraw_hash
-    signature.withdraw_expires_at = utcnow() + _withdraw_window()
-    if verify_token:
-        signature.verify_token_hash = verify_hash
-        signature.verify_expires_at = utcnow() + _verify_window()
+    # The same links as every earlier mail about this signature: they keep working.
+    _renew_links(signature, utcnow(), confirming=confirming)
     session.flush()
-    enqueue_mail(session, message, template=template, signature_id=signature.id)
+    signature.campaign = campaign
+    _queue_mail(session, signature, template, to=address, locale=locale, confirming=confirming)
+
+
+def request_link(session: Session, campaign: Campaign, address: str, *, locale: str) -> None:
+    """What the resend form does: hand the look-up to the worker, which mails a link
+    if the address signed (resend_link). The request does the same work whatever the
+    address, so its timing cannot tell who signed."""
+    enqueue_task(session, "signatures.resend_link", {"campaign_id": campaign.id, "address": address, "locale": locale})
+
+
+def resend_link_task(session: Session, payload: dict) -> None:
+    campaign = session.get(Campaign, payload["campaign_id"])
+    if campaign is not None:
+        resend_link(session, campaign, payload["address"], locale=payload["locale"])
+
+
+def repeat_of_a_recent_mail(message: OutboxMessage, session: Session) -> str | None:
+    """A link mail asked for within SIGN_REPEAT_SECONDS after the same mail to the
+    same signature is not sent: it carries the same links. Unless that earlier mail
+    has failed (it is backing off): then the new one goes at once."""
+    if message.signature_id is None or message.template not in SIGNATURE_MAILS:
+        return None
+    since = message.created_at - dt.timedelta(seconds=current_app.config["SIGN_REPEAT_SECONDS"])
+    earlier = session.scalar(sa.select(sa.exists().where(
+        OutboxMessage.signature_id == message.signature_id,
+        OutboxMessage.template == message.template,
+        OutboxMessage.id < message.id,
+        OutboxMessage.created_at >= since,
+        sa.or_(OutboxMessage.state == MessageState.sent,
+               sa.and_(OutboxMessage.state == MessageState.queued, OutboxMessage.last_error.is_(None))),
+    )))
+    return "repeat" if earlier else None
 
 
 def release_email(session: Session, signature: Signature) -> bool:

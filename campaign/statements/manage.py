@@ -11,6 +11,7 @@ from campaign.extensions import db
 from campaign.i18n import LANGUAGES, current_language
 from campaign.organiser.access import Permission
 from campaign.organiser.auth import campaign_for, current_organiser, fresh_two_factor_required, login_required
+from campaign.security import accepts_files
 from campaign.statements import services
 from campaign.statements.forms import ActionForm, ImportForm, ListOrderForm, SignatoryForm
 from campaign.statements.models import ListOrder, Signatory, SignatoryKind, SignatoryState
@@ -87,6 +88,7 @@ def _kinds_from_form() -> dict[int, SignatoryKind]:
 
 
 @bp.route("/import", methods=["GET", "POST"])
+@accepts_files("upload")
 @login_required
 def import_list(campaign_id: int):
     """Paste (or upload) → preview → confirm. Nothing is stored between the steps:

@@ -1,0 +1,157 @@
+"""The outbox under stress: mail to someone who withdrew or erased their data is
+cancelled, and a worker that dies between sending and committing sends the mail
+again with the same Message-ID (at least once, deduplicable)."""
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from campaign.config import ROOT
+from campaign.mail.backends import ConsoleBackend
+from campaign.outbox.cli import run_worker
+from campaign.outbox.models import MessageState, OutboxMessage
+from campaign.outbox.services import deliver_due, message_id
+from campaign.retention import services as retention
+from tests.conftest import csrf_token
+from tests.test_mail_delivery import assert_forgotten, free_port, make_due, smtp_server
+
+ADDRESS = "layla@mail.example"
+
+
+def sign(client, slug: str, lang: str = "en", address: str = ADDRESS) -> None:
+    data = {"csrf_token": csrf_token(client, f"/{lang}/c/{slug}"), "name": "Layla Haddad", "email": address,
+            "country": "LB", "visibility": "initials"}
+    assert client.post(f"/{lang}/c/{slug}/sign", data=data).status_code == 303
+
+
+def queued(session) -> list[OutboxMessage]:
+    session.expire_all()
+    return session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.state == MessageState.queued).order_by(OutboxMessage.id)
+    ).all()
+
+
+def path_in_outbox(session, part: str) -> str:
+    """A link from a mail still waiting in the outbox (the signer could have it from an
+    earlier mail that was delivered)."""
+    for message in queued(session):
+        for url in re.findall(r"https?://\S+", message.payload.get("text", "")):
+            if part in url:
+                return urlsplit(url).path
+    raise AssertionError(f"no {part} link queued")
+
+
+def post_button(client, path: str):
+    return client.post(path, data={"csrf_token": csrf_token(client, path)})
+
+
+def test_withdrawing_cancels_the_queued_confirmation(app, client, session, make_campaign, deliver):
+    slug = make_campaign().slug
+    sign(client, slug)
+    assert post_button(client, path_in_outbox(session, "/withdraw/")).status_code == 200
+
+    assert deliver() == [], "no mail may reach someone who withdrew"
+    [message] = session.scalars(sa.select(OutboxMessage)).all()
+    assert message.state == MessageState.dead and message.last_error == "withdrawn"
+    assert_forgotten(message, ADDRESS, "Layla")
+
+
+def test_withdrawing_cancels_a_confirmation_waiting_for_a_retry(app, make_app, session, make_campaign):
+    port = free_port()
+    app.config.update(MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    client = app.test_client()
+    slug = make_campaign().slug
+    sign(client, slug)
+    with smtp_server(port) as mailbox:
+        mailbox.data_reply = "451 try again later"
+        assert run_worker(app, once=True) == 1
+        assert len(queued(session)) == 1, "backing off"
+        assert post_button(client, path_in_outbox(session, "/withdraw/")).status_code == 200
+        mailbox.data_reply = None
+        make_due(session)
+        run_worker(app, once=True)
+        assert mailbox.received == []
+    assert queued(session) == []
+
+
+def test_erasing_cancels_every_queued_mail_of_every_signature(app, client, session, make_campaign, deliver):
+    first, second = make_campaign().slug, make_campaign().slug
+    sign(client, first)
+    sign(client, second, "ar")
+    retention.request_erasure(session, ADDRESS, locale="en")
+    session.commit()
+    erase_path = path_in_outbox(session, "/erase/")
+    assert post_button(client, erase_path).status_code == 303
+
+    delivered = deliver()
+    assert [mail["Subject"] for mail in delivered] == ["Your request to erase your data"]
+    for message in session.scalars(sa.select(OutboxMessage)).all():
+        assert message.state in (MessageState.dead, MessageState.sent)
+        assert_forgotten(message, ADDRESS, "Layla")
+
+
+def test_every_backend_writes_the_messages_one_message_id(app, client, session, make_campaign, deliver):
+    slug = make_campaign().slug
+    sign(client, slug)
+    [row] = queued(session)
+    expected = message_id(app, row)
+    assert re.fullmatch(r"<[0-9a-f]{32}@sawt\.localhost>", expected)
+
+    console = io.StringIO()
+    deliver_due(app, session, ConsoleBackend(app, stream=console))
+    assert f"Message-ID: {expected}" in console.getvalue()
+    assert message_id(app, row) == expected, "stable once sent"
+
+    sign(client, make_campaign().slug, address="sam@mail.example")
+    [second] = queued(session)
+    second_id = message_id(app, second)
+    [mail] = deliver()
+    assert mail["Message-ID"] == second_id != expected
+
+
+def test_a_worker_killed_after_sending_sends_again_with_the_same_message_id(
+    app, client, session, make_campaign, database_url, tmp_path
+):
+    """The worker is SIGKILLed by the SMTP server as it accepts the message, before the
+    worker can record that it was sent: the next run sends it again, same Message-ID."""
+    slug = make_campaign().slug
+    sign(client, slug)
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="test-secret", DATA_KEY="test-data-key",
+               PUBLIC_URL="http://sawt.test", MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=str(port),
+               OUTBOX_LEASE_SECONDS="1", OUTBOX_POLL_SECONDS="0.05", RATELIMIT_ENABLED="0")
+    command = [sys.executable, "-m", "flask", "--app", "app", "worker"]
+    with smtp_server(port) as mailbox:
+        worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        original = type(mailbox).handle_DATA
+
+        async def accept_then_crash(self, server, session_, envelope):
+            reply = await original(self, server, session_, envelope)
+            worker.send_signal(signal.SIGKILL)  # after the mail is ours, before the worker hears "250"
+            return reply
+
+        mailbox.handle_DATA = accept_then_crash.__get__(mailbox)
+        assert worker.wait(timeout=30) == -signal.SIGKILL
+        [row] = session.scalars(sa.select(OutboxMessage)).all()
+        session.refresh(row)
+        assert row.state == MessageState.queued and row.attempts == 1, "the attempt was recorded before sending"
+        assert row.next_attempt_at > row.created_at, "and the message leased, so no other worker takes it at once"
+
+        mailbox.handle_DATA = original.__get__(mailbox)
+        again = subprocess.run(command + ["--once"], cwd=ROOT, env=env, capture_output=True, timeout=60)
+        assert again.returncode == 0, again.stderr
+        if len(mailbox.received) < 2:  # the lease had not run out yet
+            make_due(session)
+            subprocess.run(command + ["--once"], cwd=ROOT, env=env, capture_output=True, timeout=60, check=True)
+
+    first, second = (received.message for received in mailbox.received)
+    assert first["Message-ID"] == second["Message-ID"] == message_id(app, row)
+    session.refresh(row)
+    assert row.state == MessageState.sent and row.attempts == 2
