@@ -45,3 +45,11 @@ def assert_language(page: Page, lang: str) -> None:
     expect(html).to_have_attribute("dir", direction)
     for form in page.locator("main form").all():
         assert form.evaluate("f => getComputedStyle(f).direction") == direction
+
+
+def workspace_link(page: Page, name: str):
+    """A link of the workspace menu; on a phone the menu is folded: open it first."""
+    menu = page.locator("nav.workspace-nav details.workspace-menu")
+    if menu.locator("summary").is_visible() and menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+    return page.locator("nav.workspace-nav").get_by_role("link", name=name, exact=True)

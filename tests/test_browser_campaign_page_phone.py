@@ -181,7 +181,7 @@ def test_thanks_page_puts_whatsapp_first_and_offers_the_share_sheet(make_page, l
     else:
         expect(button).to_be_hidden()
     link = page.locator("[data-share-url]").get_attribute("data-share-url")
-    assert link.endswith(f"/{lang}/c/{slug}?ref=sh")
+    assert link.endswith(f"/{lang}/c/{slug}?ref=ns")
 
 
 def test_share_sheet_is_offered_where_the_browser_has_one(make_page, live_server, make_campaign):
@@ -200,7 +200,7 @@ def test_share_sheet_is_offered_where_the_browser_has_one(make_page, live_server
     expect(button).to_be_visible()
     button.click()
     shared = page.evaluate("window.__shared")
-    assert len(shared) == 1 and shared[0]["url"].endswith(f"/ar/c/{slug}?ref=sh")
+    assert len(shared) == 1 and shared[0]["url"].endswith(f"/ar/c/{slug}?ref=ns")
     assert shared[0]["title"] == "أطلقوا سراحهم"
 
 

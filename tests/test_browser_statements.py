@@ -187,6 +187,8 @@ def test_forty_pasted_one_requested_forty_one_in_both_pdfs(page, make_page, live
 
     page.goto(f"/en/manage/campaigns/{campaign_id}/")
     page.locator(f"form[action$='/manage/campaigns/{campaign_id}/publish'] button[type=submit]").click()
+    # Publishing shows what goes live first, then asks once more.
+    page.locator(f"form[method=post][action$='/manage/campaigns/{campaign_id}/publish'] button[type=submit]").click()
     page.wait_for_load_state()
     for lang in ("ar", "en"):
         visitor_view = page.context.request.get(f"{live_server.url}/{lang}/c/{slug}")

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_fixtures import PHONE, assert_controls_labelled, assert_no_horizontal_scroll
-from tests.browser_helpers import assert_language, t
+from tests.browser_helpers import assert_language, t, workspace_link
 from tests.conftest import body_text, link_in
 from tests.targets_helpers import addressed  # noqa: F401
 
@@ -154,7 +154,7 @@ def test_an_owner_builds_the_directory_and_addresses_a_campaign(make_page, live_
     campaign_id = campaign.id
     page = make_page(**PHONE)
     log_in(page, owner, lang)
-    page.get_by_role("link", name=t(app, lang, "Targets"), exact=True).click()
+    workspace_link(page, t(app, lang, "Targets")).click()
     page.get_by_role("link", name=t(app, lang, "Add a target")).click()
     assert_language(page, lang)
     assert_controls_labelled(page)

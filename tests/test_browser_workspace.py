@@ -17,7 +17,7 @@ from campaign.dashboard.services import record_views
 from campaign.i18n import country_name
 from campaign.privacy.keys import utcnow
 from tests.browser_fixtures import PHONE, assert_controls_labelled, assert_no_horizontal_scroll
-from tests.browser_helpers import PASSWORD, assert_language, log_in, t
+from tests.browser_helpers import PASSWORD, assert_language, log_in, t, workspace_link
 from tests.conftest import link_in
 from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
 
@@ -27,14 +27,6 @@ EDITOR_NAME = {"ar": "سامي نصر", "en": "Sami Nasr"}
 NEW_PASSWORD = "a lantern over the harbour at dusk"
 PHONE_BROWSER = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
                  "Chrome/131.0 Mobile Safari/537.36")
-
-
-def workspace_link(page: Page, name: str):
-    """A link of the workspace menu; on a phone the menu is folded: open it first."""
-    menu = page.locator("nav.workspace-nav details.workspace-menu")
-    if menu.locator("summary").is_visible() and menu.get_attribute("open") is None:
-        menu.locator("summary").click()
-    return page.locator("nav.workspace-nav").get_by_role("link", name=name, exact=True)
 
 
 def campaign_links(page: Page) -> list[str]:
