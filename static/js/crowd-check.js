@@ -7,6 +7,8 @@
   var box = document.getElementById("crowd-check");
   var widget = box && box.querySelector("altcha-widget");
   if (!widget || !globalThis.$altcha) return;
+  var noScript = document.getElementById("crowd-check-no-script");
+  if (noScript) noScript.hidden = true;
   var workerUrl = box.getAttribute("data-worker");
   ["PBKDF2/SHA-256", "PBKDF2/SHA-384", "PBKDF2/SHA-512"].forEach(function (name) {
     globalThis.$altcha.algorithms.set(name, function () { return new Worker(workerUrl); });
