@@ -3,6 +3,8 @@ allowance a proof of work, past the hold threshold (or without JavaScript) held 
 review; never refused for its rate. And limits that hold across processes."""
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import html
 import json
 import os
@@ -16,7 +18,8 @@ import sqlalchemy as sa
 
 from campaign.campaigns.models import Campaign
 from campaign.config import ROOT
-from campaign.extensions import limiter
+from campaign.extensions import db, limiter
+from campaign.outbox.cli import run_worker
 from campaign.gunicorn_conf import refuse_unshared_limits
 from campaign.privacy.keys import ip_key
 from campaign.signatures.models import Signature, SignatureState, UsedChallenge
@@ -130,11 +133,11 @@ def test_a_reused_solution_is_refused(crowd_app, make_campaign, session):
     assert 'dir="rtl"' in page and "error-summary" in page
     fresh = challenge_in(again)
     assert fresh is not None and fresh["signature"] != json.loads(
-        __import__("base64").b64decode(payload))["challenge"]["signature"], "a fresh challenge is offered"
+        base64.b64decode(payload))["challenge"]["signature"], "a fresh challenge is offered"
     # A tampered challenge (a cheaper prefix than we signed) is refused the same way.
-    tampered = json.loads(__import__("base64").b64decode(solve(fresh)))
+    tampered = json.loads(base64.b64decode(solve(fresh)))
     tampered["challenge"]["parameters"]["keyPrefix"] = ""
-    forged = __import__("base64").b64encode(json.dumps(tampered).encode()).decode()
+    forged = base64.b64encode(json.dumps(tampered).encode()).decode()
     assert client.post(f"/en/c/{slug}/sign", data=dict(typed(7), altcha=forged, crowd_check="offered"),
                        headers=SAME_ORIGIN).status_code == 422
     assert client.post(f"/en/c/{slug}/sign", data=dict(typed(7), altcha="garbage", crowd_check="offered"),
@@ -248,3 +251,31 @@ def test_limits_are_counted_across_app_instances_sharing_redis(app, make_app, ma
 
     dump = "\n".join(f"{k!r} {redis_store.dump(k)!r}" for k in redis_store.scan_iter())
     assert key in dump and CROWD_ADDRESS not in dump
+
+
+def test_an_unreviewed_held_signature_does_not_keep_its_address(crowd_app, make_campaign, session):
+    from campaign.privacy.keys import utcnow
+    from campaign.signatures.services import erase_expired_pending
+
+    slug = make_campaign().slug
+    client = crowd_client(crowd_app)
+    for n in range(6):
+        client.post(f"/en/c/{slug}/sign", data=dict(typed(n), crowd_check="offered"), headers=SAME_ORIGIN)
+    held = stored(session)[-1]
+    assert held.state == SignatureState.held and held.email
+    held.verify_expires_at = utcnow() - dt.timedelta(minutes=1)
+    session.commit()
+    with crowd_app.app_context():
+        run_worker(crowd_app, once=True)  # its confirmation mail goes first
+        erase_expired_pending(db.session)
+        db.session.commit()
+    assert stored(session)[-1].email is None
+
+
+def test_signing_goes_on_when_the_counter_store_is_down(app, make_app, make_campaign, session):
+    slug = make_campaign().slug
+    broken = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    client = crowd_client(broken)
+    for n in range(7):
+        assert client.post(f"/en/c/{slug}/sign", data=typed(n), headers=SAME_ORIGIN).status_code == 303
+    assert len(stored(session)) == 7

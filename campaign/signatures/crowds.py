@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import logging
 import time
 
 import altcha
@@ -40,6 +41,8 @@ SOLUTION_FIELD = "altcha"
 # A payload is a base64 JSON of a challenge and its solution: well under this.
 MAX_PAYLOAD = 4096
 
+log = logging.getLogger(__name__)
+
 _TIERS = (("RATELIMIT_SIGN", "sign-allowance"), ("RATELIMIT_SIGN_HOLD", "sign-hold"))
 
 
@@ -52,7 +55,11 @@ class Admission(enum.Enum):
 
 def _within(config_name: str, scope: str, key: str) -> bool:
     strategy = limiter.limiter
-    return all(strategy.test(item, scope, key) for item in parse_many(current_app.config[config_name]))
+    try:
+        return all(strategy.test(item, scope, key) for item in parse_many(current_app.config[config_name]))
+    except Exception:  # the counter store is down: a signature is worth more than a limit
+        log.warning("rate-limit storage unreachable; signing admitted without its %s check", scope)
+        return True
 
 
 def admit(session: Session, ip_key: str, *, solution: str | None, offered: bool) -> Admission:
@@ -75,9 +82,12 @@ def count_signing(ip_key: str) -> None:
     if not limiter.enabled or not current_app.config.get("RATELIMIT_ENABLED", True):
         return
     strategy = limiter.limiter
-    for config_name, scope in _TIERS:
-        for item in parse_many(current_app.config[config_name]):
-            strategy.hit(item, scope, ip_key)
+    try:
+        for config_name, scope in _TIERS:
+            for item in parse_many(current_app.config[config_name]):
+                strategy.hit(item, scope, ip_key)
+    except Exception:  # the signature is saved already; a lost count is the lesser harm
+        log.warning("rate-limit storage unreachable; a signature was not counted towards its limits")
 
 
 # --- The proof of work -------------------------------------------------------------

@@ -415,10 +415,12 @@ def release_after_delivery(message: OutboxMessage, session: Session) -> None:
 
 
 def erase_expired_pending(session: Session) -> int:
-    """Unconfirmed signatures whose link has expired keep no address."""
+    """Unconfirmed signatures whose link has expired keep no address (held ones
+    too: a held signature nobody reviews must not keep it for ever)."""
     rows = session.scalars(
         sa.select(Signature).where(
-            Signature.state == SignatureState.pending,
+            Signature.state.in_((SignatureState.pending, SignatureState.held)),
+            Signature.verified_at.is_(None),
             Signature.email.is_not(None),
             Signature.verify_expires_at < utcnow(),
         )
