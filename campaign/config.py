@@ -75,7 +75,17 @@ def from_environment(instance_path: str) -> dict:
         "PUBLIC_MAX_AGE": _int("PUBLIC_MAX_AGE", 2),
         "PUBLIC_STALE_WHILE_REVALIDATE": _int("PUBLIC_STALE_WHILE_REVALIDATE", 10),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Signing is never refused for its rate (campaign/signatures/crowds.py): past
+        # RATELIMIT_SIGN from one address the browser must solve a small proof of
+        # work; past RATELIMIT_SIGN_HOLD signatures are held for a moderator.
         "RATELIMIT_SIGN": os.environ.get("RATELIMIT_SIGN", "5 per minute;30 per hour"),
+        "RATELIMIT_SIGN_HOLD": os.environ.get("RATELIMIT_SIGN_HOLD", "60 per minute;600 per hour"),
+        # altcha proof of work: PBKDF2 iterations per try, and the hex prefix the
+        # derived key must start with ("00": 256 tries on average, about a second).
+        "ALTCHA_ALGORITHM": os.environ.get("ALTCHA_ALGORITHM", "PBKDF2/SHA-256"),
+        "ALTCHA_COST": _int("ALTCHA_COST", 5000),
+        "ALTCHA_KEY_PREFIX": os.environ.get("ALTCHA_KEY_PREFIX", "00"),
+        "ALTCHA_EXPIRES_SECONDS": _int("ALTCHA_EXPIRES_SECONDS", 600),
         "RATELIMIT_RESEND": os.environ.get("RATELIMIT_RESEND", "3 per minute;10 per hour"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.

@@ -25,7 +25,25 @@ bind = [f"0.0.0.0:{_int('PORT', 8000)}"]
 # kind of machine, and every request here is short except exports. 2×CPU+1 is
 # gunicorn's rule of thumb; past 8 processes a node runs out of memory and database
 # connections before CPU.
-workers = _int("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 8))
+# Without REDIS_URL the default is one worker: rate limits are only exact when every
+# worker counts in the same place (see refuse_unshared_limits).
+workers = _int("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 8) if os.environ.get("REDIS_URL") else 1)
+
+
+def refuse_unshared_limits(workers: int, environ=os.environ) -> None:
+    """Rate-limit counters (and used proof-of-work challenges' cache) live in each
+    process unless REDIS_URL names a shared store: with N workers every limit would
+    be N times what it says (measured). So more than one worker needs Redis."""
+    if workers > 1 and not (environ.get("REDIS_URL") or "").strip():
+        raise SystemExit(
+            f"Sawt refuses to start {workers} web workers without REDIS_URL: each worker would keep its "
+            "own rate-limit counters, so every limit (signing, login, erasure, resend) would be "
+            f"{workers} times what it says. Set REDIS_URL to a Redis server shared by every worker, "
+            "or set WEB_CONCURRENCY=1."
+        )
+
+
+refuse_unshared_limits(workers)
 worker_class = "sync"
 # CSV and XLSX exports of large campaigns stream for a while; the default 30 s
 # would kill the worker in the middle of a download.

@@ -109,7 +109,9 @@ def test_procfile_web_process_serves_and_logs_without_addresses_or_queries(gunic
 def test_config_reads_the_environment():
     """The settings gunicorn would load, under a platform's environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUNICORN")}
-    env.update(PORT="5123", WEB_CONCURRENCY="3", FORWARDED_ALLOW_IPS="10.0.0.0/8")
+    # Several workers share their rate-limit counters in Redis (or gunicorn refuses to start).
+    env.update(PORT="5123", WEB_CONCURRENCY="3", FORWARDED_ALLOW_IPS="10.0.0.0/8",
+               REDIS_URL="redis://redis.internal:6379/0")
     code = (
         "import campaign.gunicorn_conf as c;"
         "print(c.bind, c.workers, c.worker_class, c.timeout, c.forwarded_allow_ips, c.control_socket_disable)"

@@ -183,12 +183,16 @@ def test_rate_limit_counters_and_their_log_hold_no_raw_address(app, make_app, ma
     monkeypatch.setenv("REDIS_URL", store.url)
     slug = make_campaign().slug
     # Made last: every create_app() re-initialises the shared limiter.
-    limited = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SIGN="2 per minute", TRUSTED_PROXIES=1)
+    limited = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SIGN="2 per minute", RATELIMIT_RESEND="1 per minute",
+                       TRUSTED_PROXIES=1)
     client = limited.test_client()
     client.environ_base.update(REMOTE_ADDR="198.51.100.23", HTTP_X_FORWARDED_FOR="2001:db8:5a7::beef")
     statuses = [sign(client, slug, email=f"signer{n}@example.org").status_code for n in range(3)]
+    # Signing is never refused for its rate: the third is asked for the browser check.
+    statuses += [client.post(f"/en/c/{slug}/resend", data={"email": "signer0@example.org"}).status_code
+                 for _ in range(2)]
     stored = "\n".join(f"{key!r} {store.dump(key)!r}" for key in store.scan_iter()).lower()
-    assert statuses == [303, 303, 429]
+    assert statuses == [303, 303, 200, 303, 429]
     assert ip_key("2001:db8:5a7::beef") in stored, "the counter is keyed by the hashed address"
     assert "exceeded" in logs.text
     for address in ("198.51.100.23", "2001:db8:5a7::beef"):

@@ -818,7 +818,7 @@ def limited_app(request, app, make_app, monkeypatch):
         monkeypatch.setenv("REDIS_URL", redis_client.url)
     else:
         monkeypatch.delenv("REDIS_URL", raising=False)
-    limited = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SIGN="3 per minute")
+    limited = make_app(RATELIMIT_ENABLED=True, RATELIMIT_SIGN="3 per minute", RATELIMIT_RESEND="3 per minute")
     expected = os.environ.get("REDIS_URL") or "memory://"
     assert limited.config["RATELIMIT_STORAGE_URI"] == expected
     with limited.app_context():
@@ -826,14 +826,27 @@ def limited_app(request, app, make_app, monkeypatch):
         yield limited, redis_client
 
 
-def test_signing_is_rate_limited_with_a_translated_page(limited_app, make_campaign, session):
+def test_signing_past_the_allowance_asks_for_the_check_and_resending_is_rate_limited(
+        limited_app, make_campaign, session):
+    """Past the allowance the form asks for the browser check, in the page's language
+    (tests/test_crowds.py has the rest); resending links is refused with a 429."""
     app, redis_client = limited_app
     slug = make_campaign().slug
     client = new_client(app)
     for i in range(3):
         assert post_sign(client, slug, "en", email=f"signer{i}@example.org").status_code == 303
     for lang in LANGS:
-        refused = post_sign(client, slug, lang, email=f"late-{lang}@example.org")
+        asked = post_sign(client, slug, lang, email=f"late-{lang}@example.org")
+        assert asked.status_code == 200
+        assert_language(Page(asked), lang)
+        assert "<altcha-widget" in asked.get_data(as_text=True)
+        assert t(lang, "Many people are signing from your connection right now (a family, a university or a "
+                       "mobile network share one). To tell people from scripts, your browser does a short "
+                       "automatic check, then sends your signature.") in Page(asked).text
+    for _ in range(3):
+        assert post_form(client, f"/en/c/{slug}/resend", {"email": "signer0@example.org"}).status_code == 303
+    for lang in LANGS:
+        refused = post_form(client, f"/{lang}/c/{slug}/resend", {"email": "signer0@example.org"})
         assert refused.status_code == 429
         page = Page(refused)
         assert_language(page, lang)

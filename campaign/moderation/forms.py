@@ -74,3 +74,10 @@ class BulkForm(FlaskForm):
     def validate_by(self, field):
         if field.data not in {k.value for k in BulkKind}:
             raise ValidationError("unknown")
+
+
+class ReleaseForm(FlaskForm):
+    """Release the held signatures of one hashed connection, as many as were shown."""
+
+    value = HiddenField(validators=[DataRequired(), Length(max=64)])
+    expected = IntegerField(validators=[InputRequired(), NumberRange(min=0)])

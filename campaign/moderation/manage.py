@@ -13,7 +13,7 @@ from flask_babel import ngettext
 from campaign.campaigns.models import Campaign
 from campaign.extensions import db
 from campaign.moderation import services
-from campaign.moderation.forms import BulkForm, InvalidateForm, RestoreForm, SearchForm
+from campaign.moderation.forms import BulkForm, InvalidateForm, ReleaseForm, RestoreForm, SearchForm
 from campaign.moderation.services import (
     BulkKind,
     CountChanged,
@@ -234,8 +234,31 @@ def fraud(campaign_id: int):
         "moderation/manage/fraud.html",
         campaign=campaign,
         bursts=bursts,
+        held=services.held_sources(db.session, campaign),
         disposable=services.disposable_domains(db.session, campaign),
         threshold=config["MODERATION_BURST_SIZE"],
         minutes=config["MODERATION_BURST_MINUTES"],
         here=request.full_path.rstrip("?"),
     )
+
+
+@bp.post("/campaigns/<int:campaign_id>/held/release")
+@login_required
+def release_held(campaign_id: int):
+    """Release the held signatures of one connection (as many as the moderator saw)."""
+    campaign = _campaign(campaign_id)
+    form = ReleaseForm()
+    if not form.validate_on_submit():
+        abort(400)
+    back = url_for(".fraud", campaign_id=campaign.id)
+    try:
+        count = services.release_held(db.session, current_organiser(), campaign, form.value.data,
+                                      expected=form.expected.data)
+    except CountChanged:
+        db.session.rollback()
+        flash(_("Signatures from that connection changed meanwhile; nothing was done. Check the numbers again."),
+              "error")
+        return redirect(back, code=303)
+    db.session.commit()
+    flash(ngettext("%(num)d signature was released.", "%(num)d signatures were released.", count), "success")
+    return redirect(back, code=303)

@@ -26,8 +26,9 @@ from campaign.signatures.models import Signature, SignatureState
 from campaign.signatures.services import move, release_email
 from campaign.text_normalise import normalise
 
-# Signatures that count, or will once confirmed: what moderation acts on.
-ACTIVE = (SignatureState.pending, SignatureState.verified)
+# Signatures that count, will once confirmed, or will once released: what
+# moderation acts on (a burst's held signatures are invalidated with the rest).
+ACTIVE = (SignatureState.pending, SignatureState.verified, SignatureState.held)
 
 # Big webmail providers: many genuine people share them, so a rush of their
 # addresses is a campaign going well, not a burst. Bursts by IP still show abuse there.
@@ -413,3 +414,49 @@ def disposable_domains(session: Session, campaign: Campaign) -> list[DomainCount
     )
     found = [DomainCount(domain, n) for domain, n in rows if is_disposable(domain)]
     return sorted(found, key=lambda d: (-d.active, d.domain))
+
+
+# --- Held for review -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HeldSource:
+    ip_key: str | None       # the hashed connection they came from (changes daily)
+    held: int
+    confirmed: int           # of those, how many signers have confirmed their address
+    first: dt.datetime
+    last: dt.datetime
+
+
+def held_sources(session: Session, campaign: Campaign, limit: int = 50) -> list[HeldSource]:
+    """Held signatures (signatures.crowds) grouped by hashed connection, most first."""
+    rows = session.execute(
+        sa.select(Signature.ip_key, sa.func.count(), sa.func.count(Signature.verified_at),
+                  sa.func.min(Signature.created_at), sa.func.max(Signature.created_at))
+        .where(Signature.campaign_id == campaign.id, Signature.state == SignatureState.held)
+        .group_by(Signature.ip_key).order_by(sa.func.count().desc()).limit(limit)
+    ).all()
+    return [HeldSource(*row) for row in rows]
+
+
+def release_held(
+    session: Session, actor: Organiser, campaign: Campaign, ip_key: str, *, expected: int | None = None,
+) -> int:
+    """Release the campaign's held signatures from one hashed connection: confirmed
+    ones count at once, the others once their signers confirm. With ``expected``
+    (the number the moderator saw), raise CountChanged if it is now different."""
+    access.require_campaign(actor, Permission.moderate, campaign)
+    where = [Signature.campaign_id == campaign.id, Signature.state == SignatureState.held,
+             Signature.ip_key == ip_key]
+    signatures = list(session.scalars(sa.select(Signature).where(*where).order_by(Signature.id)))
+    if expected is not None and len(signatures) != expected:
+        raise CountChanged(len(signatures))
+    released = []
+    for signature in signatures:
+        new = SignatureState.verified if signature.verified_at else SignatureState.pending
+        if move(session, signature, new):
+            released.append(signature.id)
+    audit.record(
+        session, actor, "signature.release_held", campaign=campaign, count=len(released),
+        signature_ids=released[:AUDIT_MAX_IDS], ids_truncated=len(released) > AUDIT_MAX_IDS,
+    )
+    return len(released)

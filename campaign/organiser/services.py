@@ -564,6 +564,7 @@ AUDIT_ACTIONS = {
     "signature.invalidate": _l("Signature invalidated"),
     "signature.restore": _l("Signature restored"),
     "signature.bulk_invalidate": _l("Signatures invalidated in bulk"),
+    "signature.release_held": _l("Held signatures released"),
     "export.csv": _l("Signers exported (CSV)"),
     "export.xlsx": _l("Signers exported (XLSX)"),
     "update.create": _l("Update drafted"),

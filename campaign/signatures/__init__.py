@@ -10,7 +10,7 @@ from campaign.jobs import register_job
 def init_app(app: Flask) -> None:
     from campaign.campaigns.page import register_section
     from campaign.outbox.services import on_message_due, on_message_finished, register_task
-    from campaign.signatures import cli, routes, services
+    from campaign.signatures import cli, crowds, routes, services
 
     app.register_blueprint(routes.bp)
     csrf.exempt(routes.bp)  # public forms: PublicForm refuses cross-site posts instead
@@ -29,3 +29,4 @@ def init_app(app: Flask) -> None:
     register_task(app, "signatures.resend_link", services.resend_link_task)
     register_job(app, "signatures.erase_expired_pending", services.erase_expired_pending, every=60)
     register_job(app, "signatures.fold_counts", services.fold_counts, every=1)
+    register_job(app, "signatures.forget_expired_challenges", crowds.forget_expired_challenges, every=300)

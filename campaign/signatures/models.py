@@ -18,15 +18,21 @@ class SignatureState(StateEnum):
     verified = "verified"
     withdrawn = "withdrawn"
     invalidated = "invalidated"
+    # Signed from a connection far past its allowance (a crowd, or a script), or
+    # without the browser check: kept, never counted, until a moderator releases it
+    # (to verified if its signer confirmed meanwhile, verified_at says so; else to
+    # pending) or invalidates it. Like invalidated, it is a state outside the counts.
+    held = "held"
 
     @classmethod
     def transitions(cls):
         return {
-            cls.pending: {cls.verified, cls.withdrawn, cls.invalidated},
+            cls.pending: {cls.verified, cls.withdrawn, cls.invalidated, cls.held},
             cls.verified: {cls.withdrawn, cls.invalidated},
             cls.invalidated: {cls.verified, cls.pending, cls.withdrawn},
             # A withdrawn signer may sign again with the same address.
             cls.withdrawn: {cls.pending},
+            cls.held: {cls.verified, cls.pending, cls.invalidated, cls.withdrawn},
         }
 
     @property
@@ -37,6 +43,7 @@ class SignatureState(StateEnum):
                 "verified": _l("Confirmed"),
                 "withdrawn": _l("Withdrawn"),
                 "invalidated": _l("Invalidated"),
+                "held": _l("Held for review"),
             }[self.value]
         )
 
@@ -146,3 +153,14 @@ class Signature(db.Model):
             raise ValueError(f"not personal columns: {sorted(unknown)}")
         emptied = {"name": "", "search_name": "", "opt_in": False}
         return {name: emptied.get(name) for name in cls.PERSONAL - keep}
+
+
+class UsedChallenge(db.Model):
+    """A proof-of-work challenge already spent on a signature: the server refuses it
+    a second time. Kept until the challenge itself expires, then deleted by a job."""
+
+    __tablename__ = "used_challenges"
+
+    # The challenge's HMAC signature (hex): unique per challenge issued.
+    signature: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from campaign.amplify.share import campaign_link, share_panel
 from campaign.campaigns import page
@@ -10,13 +11,16 @@ from campaign.extensions import db, limiter
 from campaign.i18n import current_language
 from campaign.privacy.keys import client_ip_key, utcnow
 from campaign.public_cache import public
-from campaign.signatures import services
+from campaign.signatures import crowds, services
 from campaign.signatures.forms import ConfirmForm, ResendForm, SignForm
 from campaign.signatures.models import Visibility
 from campaign.signatures.services import SignInput, TokenError, TokenProblem, country_breakdown, recent_public_signers
 from campaign.targets.services import letters_pass
 
 bp = Blueprint("signatures", __name__, url_prefix="/<lang_code>")
+
+CHECK_FAILED = _l("The automatic check of your browser did not work (it may have expired). It has started again: "
+                  "please wait for it to finish, then press Sign.")
 
 
 # --- this feature's sections of the campaign page ---
@@ -43,17 +47,13 @@ def _render_with_form(campaign: Campaign, form: SignForm | None, status: int):
     return page.render(campaign, status=status, overrides={"sign": {"form": form}} if form is not None else None)
 
 
-def _sign_limit() -> str:
-    return current_app.config["RATELIMIT_SIGN"]
-
-
 def _resend_limit() -> str:
     return current_app.config["RATELIMIT_RESEND"]
 
 
 @bp.post("/c/<slug>/sign")
-@limiter.limit(_sign_limit)
 def sign(slug: str):
+    # No hard limit here: a crowd on one address is admitted in tiers (crowds.py).
     campaign = public_campaign_or_404(slug)
     if not campaign.is_open:
         return page.render(campaign, status=409)
@@ -65,7 +65,20 @@ def sign(slug: str):
         # A bot filled the honeypot: it sees the usual answer (same status, same
         # page), nothing is stored.
         return redirect(url_for(".check_email", slug=slug), code=303)
-    services.sign(
+    ip_key = client_ip_key()
+    admission = crowds.admit(
+        db.session, ip_key,
+        solution=request.form.get(crowds.SOLUTION_FIELD) or None,
+        offered=bool(request.form.get(crowds.OFFERED_FIELD)),
+    )
+    if admission in (crowds.Admission.ask, crowds.Admission.refused):
+        db.session.rollback()
+        if admission == crowds.Admission.refused:
+            form.form_errors.append(str(CHECK_FAILED))
+        return page.render(campaign, status=200 if admission == crowds.Admission.ask else 422, overrides={
+            "sign": {"form": form, "challenge": crowds.new_challenge()},
+        })
+    signature, _outcome = services.sign(
         db.session,
         campaign,
         SignInput(
@@ -78,9 +91,12 @@ def sign(slug: str):
             referral=form.ref.data,
         ),
         locale=lang,
-        ip_key=client_ip_key(),
+        ip_key=ip_key,
     )
+    if admission == crowds.Admission.hold:
+        services.hold(db.session, signature)
     db.session.commit()
+    crowds.count_signing(ip_key)
     return redirect(url_for(".check_email", slug=slug), code=303)
 
 

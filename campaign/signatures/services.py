@@ -333,7 +333,7 @@ def find_for_confirmation(session: Session, token: str) -> Signature:
     signature = _by_token(session, Signature.verify_token_hash, token)
     if signature is None or signature.state in (SignatureState.withdrawn, SignatureState.invalidated):
         raise TokenError(TokenProblem.invalid)
-    if signature.state == SignatureState.pending:
+    if signature.state == SignatureState.pending or _held_unconfirmed(signature):
         if signature.verify_expires_at and signature.verify_expires_at < utcnow():
             raise TokenError(TokenProblem.expired, signature)
         if not signature.campaign.is_open:
@@ -348,7 +348,34 @@ def verify(session: Session, token: str) -> Signature:
     if signature.state == SignatureState.pending:
         move(session, signature, SignatureState.verified, verified_at=utcnow())
         release_email(session, signature)
+    elif _held_unconfirmed(signature):
+        confirm_held(session, signature)
     return signature
+
+
+def _held_unconfirmed(signature: Signature) -> bool:
+    return signature.state == SignatureState.held and signature.verified_at is None
+
+
+def hold(session: Session, signature: Signature) -> bool:
+    """Keep a signature just made (pending) out of the counts until a moderator
+    releases it (moderation.services.release). Its confirmation e-mail still goes:
+    the signer confirms as usual, and release then counts it at once."""
+    if signature.state != SignatureState.pending:
+        return False
+    return move(session, signature, SignatureState.held)
+
+
+def confirm_held(session: Session, signature: Signature) -> None:
+    """The signer of a held signature confirmed their address: note when, so that a
+    release makes it count; it stays held (and uncounted) until then."""
+    session.execute(
+        sa.update(Signature).where(Signature.id == signature.id, Signature.state == SignatureState.held)
+        .values(verified_at=utcnow()).execution_options(synchronize_session=False)
+    )
+    session.flush()
+    session.refresh(signature)
+    release_email(session, signature)
 
 
 def find_for_withdrawal(session: Session, token: str) -> Signature:
@@ -467,10 +494,12 @@ def release_after_delivery(message: OutboxMessage, session: Session) -> None:
 
 
 def erase_expired_pending(session: Session) -> int:
-    """Unconfirmed signatures whose link has expired keep no address."""
+    """Unconfirmed signatures whose link has expired keep no address (held ones
+    too: a held signature nobody reviews must not keep it for ever)."""
     rows = session.scalars(
         sa.select(Signature).where(
-            Signature.state == SignatureState.pending,
+            Signature.state.in_((SignatureState.pending, SignatureState.held)),
+            Signature.verified_at.is_(None),
             Signature.email.is_not(None),
             Signature.verify_expires_at < utcnow(),
         )

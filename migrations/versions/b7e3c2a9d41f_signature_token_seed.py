@@ -1,7 +1,7 @@
 """signatures.token_seed: one set of links per signature, the same in every mail
 
 Revision ID: b7e3c2a9d41f
-Revises: 6e1836270e7f
+Revises: b7e4c2a91d05
 Create Date: 2026-11-30 04:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7e3c2a9d41f'
-down_revision = '6e1836270e7f'
+down_revision = 'b7e4c2a91d05'
 branch_labels = None
 depends_on = None
 
