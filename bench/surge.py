@@ -5,7 +5,8 @@ For each database — SQLite (a file in a temporary folder) and PostgreSQL when
 reachable (`--pg-url`, with Redis for the page cache and rate-limit storage when
 `--redis-url` answers, as the Procfile's deployment has) — it:
 
-1. builds the hashed static files (`flask digest compile`), migrates a fresh
+1. builds the hashed static files (`flask digest compile`) and the Arabic
+   catalogue (`flask translate compile`), migrates a fresh
    database (`flask db upgrade`), loads the demo campaigns (`flask demo`) and
    inserts pending signatures with known confirmation tokens for the confirm POSTs
    (their counts reconciled through the `campaigns reconcile` service);
@@ -592,7 +593,9 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="sawt-surge-"))
     print(f"run {run_id}; logs in {tmp}; load by {'wrk' if use_wrk else 'the Python fallback'}",
           file=sys.stderr)
+    # What an install or `bin/serve` builds: the hashed static files, the Arabic catalogue.
     run(flask("digest", "compile"), {**os.environ, "PYTHONPATH": str(ROOT)}, tmp / "digest.log")
+    run(flask("translate", "compile"), {**os.environ, "PYTHONPATH": str(ROOT)}, tmp / "translate.log")
     manifest = json.loads((ROOT / "static" / "cache_manifest.json").read_text())
     args.static_path = "/static/" + manifest["css/sawt.css"]
 
