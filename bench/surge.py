@@ -565,7 +565,7 @@ def table(run: dict, args) -> str:
     c = run["counts"]
     lines += [
         "",
-        f"Workers restarted during the load (gunicorn_conf's max_requests=1000±100): "
+        f"Workers restarted during the load (max_requests in campaign/gunicorn_conf.py): "
         f"{run['restarts']['cached']} (page cache on), {run['restarts']['uncached']} (page cache off); "
         "an 'after' RSS may therefore be a young worker's.",
         f"After the run: stored counts verified {c['verified_folded']:,} / pending {c['pending_folded']:,} "
