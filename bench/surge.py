@@ -532,7 +532,7 @@ def table(run: dict, args) -> str:
         f"### {'SQLite' if name == 'sqlite' else 'PostgreSQL'}"
         + (" (page cache and limiter storage in Redis)" if run["redis"] else " (page cache in-process)"),
         "",
-        f"gunicorn sync × 2, wrk 1 thread, {CONNECTIONS} connections, {args.duration} s × {args.rounds} "
+        f"gunicorn sync × 2, {args.loader}, {CONNECTIONS} connections, {args.duration} s × {args.rounds} "
         "interleaved rounds, medians; ratio = req/s ÷ trivial req/s of the same round.",
         "",
         "| endpoint | req/s | p50 ms | p99 ms | ÷ trivial | target | met |",
@@ -589,6 +589,7 @@ def main() -> None:
     args = parser.parse_args()
 
     use_wrk = shutil.which("wrk") is not None and not args.python_load
+    args.loader = "wrk 1 thread" if use_wrk else "Python asyncio load generator (wrk missing)"
     run_id = f"{int(time.time()):x}{secrets.token_hex(3)}"
     tmp = Path(tempfile.mkdtemp(prefix="sawt-surge-"))
     print(f"run {run_id}; logs in {tmp}; load by {'wrk' if use_wrk else 'the Python fallback'}",
