@@ -52,10 +52,14 @@ timeout = 120
 # about 30 s after SIGTERM anyway.
 graceful_timeout = 30
 
-# Recycle workers now and then so a slow leak cannot grow without bound; the jitter
-# keeps them from all restarting at once.
-max_requests = 1000
-max_requests_jitter = 100
+# Recycle workers now and then so a slow leak cannot grow without bound. Not too
+# often: a worker boots by importing the whole app (seconds of CPU on a busy node),
+# and under a surge workers share requests evenly, so with a small jitter they all
+# reach the limit together. At 1000±100, bench/surge.py saw both workers of a node
+# restart every ~2,000 requests and the node answer nothing for seconds. A jitter
+# of half the limit spreads the restarts out.
+max_requests = 50_000
+max_requests_jitter = 25_000
 
 # Only these front ends may set X-Forwarded-Proto and friends. The client address for
 # rate limits is decided by the app's TRUSTED_PROXIES, not here.
