@@ -59,9 +59,10 @@ class RenderedSection:
     data: dict
 
 
-def public_campaign_or_404(slug: str) -> Campaign:
-    """The campaign at /<lang>/c/<slug>, for every public view of any feature."""
-    campaign = services.get_by_slug(db.session, slug)
+def public_campaign_or_404(slug: str, *, lean: bool = False) -> Campaign:
+    """The campaign at /<lang>/c/<slug>, for every public view of any feature
+    (``lean``: see campaigns.services.get_by_slug)."""
+    campaign = services.get_by_slug(db.session, slug, lean=lean)
     if campaign is None or not services.is_public(campaign):
         abort(404)
     return campaign

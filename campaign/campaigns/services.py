@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from campaign.campaigns.models import (
     Campaign,
@@ -212,10 +212,15 @@ def close_expired(session: Session) -> int:
     return len(expired)
 
 
-def get_by_slug(session: Session, slug: str) -> Campaign | None:
+def get_by_slug(session: Session, slug: str, *, lean: bool = False) -> Campaign | None:
+    """The campaign at ``slug``. ``lean`` leaves its texts and demands unloaded until
+    something reads them (signing needs neither)."""
     if "\x00" in slug:  # no slug has one, and PostgreSQL refuses NUL in a query
         return None
-    return session.scalar(sa.select(Campaign).where(Campaign.slug == slug))
+    query = sa.select(Campaign).where(Campaign.slug == slug)
+    if lean:
+        query = query.options(lazyload(Campaign.texts), lazyload(Campaign.demands))
+    return session.scalar(query)
 
 
 def public_campaigns(session: Session) -> list[Campaign]:

@@ -54,7 +54,8 @@ def _resend_limit() -> str:
 @bp.post("/c/<slug>/sign")
 def sign(slug: str):
     # No hard limit here: a crowd on one address is admitted in tiers (crowds.py).
-    campaign = public_campaign_or_404(slug)
+    # Its texts and demands load only if the page must be shown again.
+    campaign = public_campaign_or_404(slug, lean=True)
     if not campaign.is_open:
         return page.render(campaign, status=409)
     lang = current_language()
