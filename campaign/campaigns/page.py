@@ -18,10 +18,11 @@ post re-renders the page), the page lists those errors at the top.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import Flask, abort, current_app, render_template, request
+from flask import Flask, abort, current_app, make_response, render_template, request
 from markupsafe import escape
 
 from campaign.campaigns import services
@@ -102,13 +103,18 @@ def show_public(slug: str):
     forget() drops a campaign's pages when it changes."""
     lang = current_language()
 
-    def render_page() -> tuple[int, str]:
+    def render_page() -> tuple[int, str, str]:
         campaign = public_campaign_or_404(slug)
-        return campaign.id, _render_html(campaign, lang, preview=False, overrides={})
+        html = _render_html(campaign, lang, preview=False, overrides={})
+        return campaign.id, html, hashlib.blake2b(html.encode(), digest_size=12).hexdigest()
 
-    campaign_id, html = rendered(_page_key(slug, lang), render_page)
+    campaign_id, html, etag = rendered(_page_key(slug, lang), render_page)
     _viewed(campaign_id)
-    return _fill_referral(html), 200
+    referral = _referral()
+    response = make_response(html.replace(REFERRAL_SLOT, str(escape(referral))))
+    # Hashed once per render, not per reader; the channel filled in is part of it.
+    response.set_etag(f"{etag}-{referral}" if referral else etag)
+    return response
 
 
 def forget(campaign: Campaign) -> None:
@@ -116,11 +122,14 @@ def forget(campaign: Campaign) -> None:
     forget_pages(*[_page_key(campaign, lang) for lang in LANGUAGES], *[f"page:home:{lang}" for lang in LANGUAGES])
 
 
-def _fill_referral(html: str) -> str:
+def _referral() -> str:
     from campaign.signatures.services import clean_referral
 
-    referral = clean_referral(request.args.get("ref")) or ""
-    return html.replace(REFERRAL_SLOT, str(escape(referral)))
+    return clean_referral(request.args.get("ref")) or ""
+
+
+def _fill_referral(html: str) -> str:
+    return html.replace(REFERRAL_SLOT, str(escape(_referral())))
 
 
 def render(campaign: Campaign, *, status: int = 200, preview: bool = False,
