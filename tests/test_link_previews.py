@@ -37,7 +37,9 @@ def test_campaign_page_preview_is_in_the_page_s_language(client, app, make_campa
     assert tags["og:locale"] == [LOCALES[lang][0]]
     assert tags["og:locale:alternate"] == [LOCALES[lang][1]]
     assert tags["og:type"] == ["article"]
-    assert tags["twitter:card"] == ["summary"]
+    # The share card (campaign/amplify/cards.py): title and live count, in this language.
+    assert tags["og:image"] == [f"{app.config['PUBLIC_URL']}/{lang}/c/{campaign.slug}/card.png"]
+    assert tags["twitter:card"] == ["summary_large_image"]
     assert tags["og:site_name"] == ["صوت" if lang == "ar" else "Sawt"]
 
 

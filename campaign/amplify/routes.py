@@ -2,8 +2,9 @@
 campaign's QR code as a file to print."""
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, abort
 
+from campaign.amplify import cards
 from campaign.amplify.share import REFERRAL_CODES, campaign_link, qr_svg, share_panel
 from campaign.campaigns.models import Campaign
 from campaign.campaigns.page import public_campaign_or_404
@@ -26,4 +27,15 @@ def qr(slug: str):
     return Response(svg, mimetype="image/svg+xml", headers={
         "Content-Disposition": f'attachment; filename="{campaign.slug}-qr.svg"',
         "Cache-Control": "public, max-age=3600",
+    })
+
+
+@bp.get("/c/<slug>/card.png")
+def card(slug: str):
+    """The link preview's picture (og:image): title and live count, in the page's language."""
+    if not cards.available():
+        abort(404)
+    campaign = public_campaign_or_404(slug)
+    return Response(cards.card_png(campaign, current_language()), mimetype="image/png", headers={
+        "Cache-Control": "public, max-age=300, s-maxage=300, stale-while-revalidate=3600",
     })
