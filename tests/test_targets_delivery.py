@@ -68,7 +68,10 @@ def test_delivery_carries_text_count_and_only_consented_names(app, session, addr
     text = to_first.get_body(preferencelist=("plain",)).get_content()
     assert "3 people have signed and confirmed their signature; 2 of them chose to be named" in text
     assert "Demand 1" in text
-    [attachment] = list(to_first.iter_attachments())
+    pdf, attachment = list(to_first.iter_attachments())
+    # The campaign as a PDF in the target's language (statements.pdf), then the names.
+    assert pdf.get_filename() == f"{slug}.pdf" and pdf.get_content_type() == "application/pdf"
+    assert pdf.get_payload(decode=True).startswith(b"%PDF")
     assert attachment.get_filename() == f"{slug}-signatories.csv"
     csv_text = attachment.get_payload(decode=True).decode("utf-8-sig")
     assert "Layla Haddad,Lebanon" in csv_text and "'=CMD()" in csv_text
@@ -83,7 +86,8 @@ def test_delivery_carries_text_count_and_only_consented_names(app, session, addr
 
     # A target with no language gets every language; one that never receives names, the count only.
     [to_guarded] = [r.message for r in mailbox.received if r.rcpt_tos == ["consular@embassy.example.org"]]
-    assert list(to_guarded.iter_attachments()) == []
+    # The PDF in both languages; no names.
+    assert [a.get_filename() for a in to_guarded.iter_attachments()] == [f"{slug}.pdf"]
     guarded_text = to_guarded.get_body(preferencelist=("plain",)).get_content()
     assert "أطلقوا سراحهم" in guarded_text and "Set them free" in guarded_text
     assert "Layla" not in to_guarded.as_string()

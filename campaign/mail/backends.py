@@ -64,6 +64,16 @@ class MailPolicy(EmailPolicy):
 MAIL_POLICY = MailPolicy()
 
 
+
+def attachment_bytes(attachment: dict) -> tuple[bytes, str, str]:
+    """An attachment of a queued message as (bytes, maintype, subtype). Payloads are
+    JSON: a CSV is text, a PDF travels as base64 ("content_base64")."""
+    if "content_base64" in attachment:
+        maintype, _, subtype = attachment.get("type", "application/pdf").partition("/")
+        return base64.b64decode(attachment["content_base64"]), maintype, subtype
+    # CSV for spreadsheets: UTF-8 with a BOM, or Excel garbles Arabic.
+    return attachment["content"].encode("utf-8-sig"), "text", "csv"
+
 def build_email(message: dict, sender: str) -> EmailMessage:
     """A multipart text+HTML message; headers carry nothing that tracks the reader."""
     email = EmailMessage(policy=MAIL_POLICY)
@@ -82,9 +92,8 @@ def build_email(message: dict, sender: str) -> EmailMessage:
     if message.get("html"):
         email.add_alternative(message["html"], subtype="html")
     for attachment in message.get("attachments") or []:
-        # CSV for spreadsheets: UTF-8 with a BOM, or Excel garbles Arabic.
-        email.add_attachment(attachment["content"].encode("utf-8-sig"), maintype="text", subtype="csv",
-                             filename=attachment["filename"])
+        data, maintype, subtype = attachment_bytes(attachment)
+        email.add_attachment(data, maintype=maintype, subtype=subtype, filename=attachment["filename"])
     # After the content: set_content() and add_alternative() drop Content-* headers.
     email["Content-Language"] = message.get("locale", "en")
     return email
@@ -197,9 +206,10 @@ class SendGridBackend:
         if message.get("reply_to"):
             mail.reply_to = ReplyTo(message["reply_to"])
         for attachment in message.get("attachments") or []:
+            data, maintype, subtype = attachment_bytes(attachment)
             mail.add_attachment(Attachment(
-                FileContent(base64.b64encode(attachment["content"].encode("utf-8-sig")).decode("ascii")),
-                FileName(attachment["filename"]), FileType("text/csv"), Disposition("attachment"),
+                FileContent(base64.b64encode(data).decode("ascii")),
+                FileName(attachment["filename"]), FileType(f"{maintype}/{subtype}"), Disposition("attachment"),
             ))
         for name, value in (message.get("headers") or {}).items():
             mail.header = Header(name, value)

@@ -5,8 +5,10 @@ the workspace, or None for the platform (commands, the demo, jobs).
 """
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
+import logging
 import io
 import re
 import string
@@ -56,6 +58,8 @@ CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 X_HANDLE_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 BLUESKY_HANDLE_RE = re.compile(r"^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{4,40}$")
+
+log = logging.getLogger(__name__)
 
 
 class Refused(ValueError):
@@ -586,6 +590,19 @@ def _delivery_version(campaign: Campaign, lang: str, verified_n: int, named_n: i
         }
 
 
+def _campaign_pdf(session: Session, campaign: Campaign, langs: list[str]) -> bytes | None:
+    """The campaign as a PDF in the target's language(s): its text and, for a
+    statement, the numbered signatories (statements.pdf). None where this server
+    cannot make PDFs (the delivery then goes without)."""
+    from campaign.statements import pdf
+
+    try:
+        return pdf.render(session, campaign, langs)
+    except pdf.PdfUnavailable:
+        log.warning("campaign %s delivered without its PDF: PDFs cannot be made here", campaign.slug)
+        return None
+
+
 def deliver_campaign(session: Session, actor: Organiser | None, campaign: Campaign, target_ids: list[int], *,
                      spacing_minutes: int = 10, with_names: bool = True) -> list:
     """Deliver the campaign to the chosen targets through the outbox: an e-mail in
@@ -615,9 +632,16 @@ def deliver_campaign(session: Session, actor: Organiser | None, campaign: Campai
             subject = " / ".join(v["title"] for v in versions)
         message = compose(DELIVERY_TEMPLATE, to=target.email, locale=langs[0], subject=subject, versions=versions,
                           campaign_title=versions[0]["title"])
+        attachments = []
+        pdf = _campaign_pdf(session, campaign, langs)
+        if pdf is not None:
+            attachments.append({"filename": f"{campaign.slug}.pdf", "type": "application/pdf",
+                                "content_base64": base64.b64encode(pdf).decode("ascii")})
         if include and names_for_target:
-            message["attachments"] = [{"filename": f"{campaign.slug}-signatories.csv",
-                                       "content": signatories_csv(names_for_target, langs[0])}]
+            attachments.append({"filename": f"{campaign.slug}-signatories.csv",
+                                "content": signatories_csv(names_for_target, langs[0])})
+        if attachments:
+            message["attachments"] = attachments
         delivery = Delivery(campaign_id=campaign.id, target_id=target.id, languages=",".join(langs),
                             verified_count=verified, named_count=len(names_for_target) if include else 0,
                             created_by_id=actor.id if actor else None, scheduled_for=slot)
