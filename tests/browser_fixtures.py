@@ -18,7 +18,7 @@ Fixtures
       ``make_campaign``, are in the same database and are served too);
     - ``.deliver()``: runs the outbox worker once on the live app and returns the
       e-mails written since the last call, parsed, oldest first (as ``deliver`` in
-      conftest). Use ``body_text`` / ``link_in`` from conftest on them.
+      tests/fixtures/mail.py). Use ``body_text`` / ``link_in`` from there on them.
 
 ``make_live_server(**config)``
     The factory behind ``live_server``, for tests that need config overrides
@@ -85,7 +85,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from tests.conftest import skip_or_fail
+from tests.fixtures.ci import skip_or_fail
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

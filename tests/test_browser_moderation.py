@@ -9,7 +9,6 @@ import pytest
 
 from tests.browser_fixtures import PHONE, assert_controls_labelled, assert_no_horizontal_scroll
 from tests.browser_helpers import log_in
-from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
 
 
 @pytest.mark.browser

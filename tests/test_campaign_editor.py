@@ -18,7 +18,7 @@ from campaign.organiser.access import PermissionDenied
 from campaign.organiser.models import AuditEntry
 from campaign.privacy.keys import utcnow
 from campaign.states import TransitionError
-from tests.conftest import csrf_token, login
+from tests.fixtures.web import csrf_token
 
 AR = TextInput("أوقفوا الإعدامات", "نداء عاجل", "نص **النداء**", "وقّعوا الآن")
 EN = TextInput("Stop the executions", "An urgent appeal", "The **appeal** text", "Sign now")
@@ -87,7 +87,7 @@ def test_save_sets_both_languages_demands_and_settings_and_audits_what_changed(s
     assert actions(session).count("campaign.edit") == 1
 
 
-def test_only_owners_set_how_long_signers_details_are_kept(client, session, owner, draft, make_organiser):
+def test_only_owners_set_how_long_signers_details_are_kept(client, session, owner, draft, make_organiser, login):
     editor = make_organiser("editor", draft.organisation.name)
     changes = CampaignChanges(texts={"ar": AR, "en": EN}, retention_days=30)
     assert "retention_days" not in editing.save(session, editor, draft, changes)
@@ -173,7 +173,7 @@ def test_reopen_is_refused_after_the_close_date(session, owner, draft):
         editing.reopen(session, owner, draft)
 
 
-def test_an_editor_of_another_organisation_gets_403_everywhere(client, session, make_organiser, make_campaign):
+def test_an_editor_of_another_organisation_gets_403_everywhere(client, session, make_organiser, make_campaign, login):
     owner_b = make_organiser("owner", "Group B")
     editor_a = make_organiser("editor", "Group A")
     campaign_b = make_campaign(publish=False, organisation_id=org_of(owner_b))
@@ -225,7 +225,7 @@ def _unescape(text: str) -> str:
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_new_campaign_keeps_input_on_error_then_opens_the_editor(client, session, owner, lang):
+def test_new_campaign_keeps_input_on_error_then_opens_the_editor(client, session, owner, lang, login):
     login(client, owner)
     url = f"/{lang}/manage/campaigns/new"
     token = csrf_token(client, url)
@@ -248,7 +248,7 @@ def test_new_campaign_keeps_input_on_error_then_opens_the_editor(client, session
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_edit_page_has_both_languages_side_by_side_with_their_direction(client, owner, draft, lang):
+def test_edit_page_has_both_languages_side_by_side_with_their_direction(client, owner, draft, lang, login):
     login(client, owner)
     html = client.get(f"/{lang}/manage/campaigns/{draft.id}/edit").get_data(as_text=True)
     assert re.search(r'<input[^>]*dir="rtl"[^>]*id="ar-title"[^>]*lang="ar"', html)
@@ -259,7 +259,7 @@ def test_edit_page_has_both_languages_side_by_side_with_their_direction(client, 
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_invalid_save_keeps_everything_typed_with_translated_errors(client, session, owner, draft, lang):
+def test_invalid_save_keeps_everything_typed_with_translated_errors(client, session, owner, draft, lang, login):
     login(client, owner)
     data = form_values(draft.id, client, lang)
     data.update({"ar-title": "عنوان جديد", "en-title": "x" * 201, "en-body_md": "A body *kept*",
@@ -286,7 +286,7 @@ def test_invalid_save_keeps_everything_typed_with_translated_errors(client, sess
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_preview_button_shows_sanitised_html_of_both_bodies_without_saving(client, owner, draft, lang):
+def test_preview_button_shows_sanitised_html_of_both_bodies_without_saving(client, owner, draft, lang, login):
     login(client, owner)
     data = form_values(draft.id, client, lang)
     data.update({"ar-body_md": "نص **غامق**", "en-body_md": "Bold **text** <script>alert(1)</script>",
@@ -301,7 +301,7 @@ def test_preview_button_shows_sanitised_html_of_both_bodies_without_saving(clien
     assert db.session.get(Campaign, draft.id).text("en") is None
 
 
-def test_demands_are_added_reordered_and_removed_without_javascript(client, session, owner, draft):
+def test_demands_are_added_reordered_and_removed_without_javascript(client, session, owner, draft, login):
     editing.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}, demands=[
         DemandInput({"ar": (f"مطلب {i}", f"شرح {i}"), "en": (f"Demand {i}", f"Why {i}")}) for i in (1, 2, 3)
     ]))
@@ -331,7 +331,7 @@ def test_demands_are_added_reordered_and_removed_without_javascript(client, sess
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_publish_refused_with_the_missing_list_then_accepted(client, session, owner, draft, lang):
+def test_publish_refused_with_the_missing_list_then_accepted(client, session, owner, draft, lang, login):
     login(client, owner)
     data = form_values(draft.id, client, lang)
     data.update({f"ar-{k}": v for k, v in zip(("title", "summary", "body_md", "share_text"), astuple(AR))})
@@ -366,7 +366,7 @@ def test_publish_refused_with_the_missing_list_then_accepted(client, session, ow
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_preview_of_a_draft_is_the_public_page_with_a_banner_and_no_signing(client, session, owner, draft, lang):
+def test_preview_of_a_draft_is_the_public_page_with_a_banner_and_no_signing(client, session, owner, draft, lang, login):
     editing.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}, demands=[DEMAND]))
     session.commit()
     assert client.get(f"/{lang}/c/stop-it").status_code == 404
@@ -380,7 +380,7 @@ def test_preview_of_a_draft_is_the_public_page_with_a_banner_and_no_signing(clie
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_state_buttons_close_reopen_archive(client, session, owner, draft):
+def test_state_buttons_close_reopen_archive(client, session, owner, draft, login):
     editing.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}))
     editing.publish(session, owner, draft)
     session.commit()
@@ -401,7 +401,7 @@ def test_state_buttons_close_reopen_archive(client, session, owner, draft):
     assert client.post(base + "/reopen").status_code == 400
 
 
-def test_an_expired_form_token_keeps_what_was_typed(client, owner, draft):
+def test_an_expired_form_token_keeps_what_was_typed(client, owner, draft, login):
     login(client, owner)
     data = form_values(draft.id, client)
     data.update({"csrf_token": "expired", "en-body_md": "An hour of careful writing", "action": "save"})
@@ -412,7 +412,7 @@ def test_an_expired_form_token_keeps_what_was_typed(client, owner, draft):
     assert db.session.get(Campaign, draft.id).text("en") is None
 
 
-def test_workspace_page_links_to_the_campaigns_tools(client, owner, draft, make_organiser):
+def test_workspace_page_links_to_the_campaigns_tools(client, owner, draft, make_organiser, login):
     login(client, owner)
     html = client.get(f"/en/manage/campaigns/{draft.id}/").get_data(as_text=True)
     for path in ("/edit", "/preview", "/dashboard"):
@@ -425,7 +425,7 @@ def test_workspace_page_links_to_the_campaigns_tools(client, owner, draft, make_
     assert "/archive" not in html  # editors may not archive
 
 
-def test_nonsense_input_never_causes_a_500(client, owner, draft):
+def test_nonsense_input_never_causes_a_500(client, owner, draft, login):
     login(client, owner)
     token = csrf_token(client, "/ar/manage/campaigns/new")
     for data in ({"kind": "crusade", "slug": "x" * 500, "organisation": "abc"},
@@ -443,7 +443,7 @@ def test_nonsense_input_never_causes_a_500(client, owner, draft):
     assert client.post(f"/ar/manage/campaigns/{draft.id}/edit", data={**data, "action": "bogus"}).status_code == 422
 
 
-def test_keepalive_for_long_writing_is_for_editors_of_the_campaign(client, owner, draft, make_organiser):
+def test_keepalive_for_long_writing_is_for_editors_of_the_campaign(client, owner, draft, make_organiser, login):
     login(client, owner)
     html = client.get(f"/en/manage/campaigns/{draft.id}/edit").get_data(as_text=True)
     assert f'data-keepalive-url="/en/manage/campaigns/{draft.id}/keepalive"' in html

@@ -18,8 +18,7 @@ from campaign.privacy.keys import utcnow
 from campaign.signatures import services as signing
 from campaign.signatures.models import Signature, SignatureState
 from campaign.text_normalise import normalise
-from tests.conftest import csrf_token, login
-from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
+from tests.fixtures.web import csrf_token
 
 
 # --- Normalisation --------------------------------------------------------------
@@ -319,7 +318,7 @@ def owner_campaign(make_organiser, make_campaign):
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_signatures_page_searches_in_arabic(client, session, owner_campaign, add_signature, lang):
+def test_signatures_page_searches_in_arabic(client, session, owner_campaign, add_signature, lang, login):
     owner, campaign = owner_campaign
     add_signature(campaign, "أحمد مُصطفى", "ahmad@example.org")
     add_signature(campaign, "ليلى حداد")
@@ -356,7 +355,7 @@ def test_signatures_page_searches_in_arabic(client, session, owner_campaign, add
         assert client.get(url, query_string={"page": page}).status_code == 200
 
 
-def test_the_search_belongs_to_its_campaign(client, session, owner_campaign, make_campaign, add_signature):
+def test_the_search_belongs_to_its_campaign(client, session, owner_campaign, make_campaign, add_signature, login):
     owner, campaign = owner_campaign
     other = make_campaign(organisation_id=campaign.organisation_id)
     add_signature(campaign, "Layla")
@@ -370,7 +369,7 @@ def test_the_search_belongs_to_its_campaign(client, session, owner_campaign, mak
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_invalidate_and_restore_through_the_page(client, session, owner_campaign, add_signature, lang):
+def test_invalidate_and_restore_through_the_page(client, session, owner_campaign, add_signature, lang, login):
     owner, campaign = owner_campaign
     signature = add_signature(campaign, "إحمد")
     session.commit()
@@ -400,7 +399,7 @@ def test_invalidate_and_restore_through_the_page(client, session, owner_campaign
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_bulk_confirmation_shows_the_number_then_acts(client, session, owner_campaign, add_signature, lang):
+def test_bulk_confirmation_shows_the_number_then_acts(client, session, owner_campaign, add_signature, lang, login):
     owner, campaign = owner_campaign
     for i in range(3):
         add_signature(campaign, f"Bot {i}", f"b{i}@bots.example")
@@ -428,7 +427,7 @@ def test_bulk_confirmation_shows_the_number_then_acts(client, session, owner_cam
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_fraud_panel_offers_one_click_bulk_invalidation(client, session, owner_campaign, add_signature, lang):
+def test_fraud_panel_offers_one_click_bulk_invalidation(client, session, owner_campaign, add_signature, lang, login):
     owner, campaign = owner_campaign
     start = utcnow() - dt.timedelta(minutes=30)
     for i in range(5):
@@ -450,7 +449,7 @@ def test_fraud_panel_offers_one_click_bulk_invalidation(client, session, owner_c
     assert "99999999" not in client.get(url).get_data(as_text=True)
 
 
-def test_editor_of_another_organisation_gets_403(client, session, make_organiser, make_campaign, add_signature):
+def test_editor_of_another_organisation_gets_403(client, session, make_organiser, make_campaign, add_signature, login):
     editor_a = make_organiser("editor", "Group A")
     owner_b = make_organiser("owner", "Group B")
     campaign_b = make_campaign(organisation_id=owner_b.memberships[0].organisation_id)
@@ -469,7 +468,7 @@ def test_editor_of_another_organisation_gets_403(client, session, make_organiser
 
 
 def test_only_those_who_may_export_see_whole_addresses_on_the_list(client, session, make_organiser, owner_campaign,
-                                                                  add_signature):
+                                                                  add_signature, login):
     owner, campaign = owner_campaign
     editor = make_organiser("editor", campaign.organisation.name)
     add_signature(campaign, "Layla", "layla.updates@example.org", opt_in=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from campaign.organiser import access, audit
 from campaign.organiser.access import Permission
 from campaign.organiser.models import AuditEntry
-from tests.conftest import login
 
 
 def test_editor_of_one_organisation_cannot_touch_anothers_campaign(session, make_organiser, make_campaign):
@@ -56,7 +55,7 @@ def test_audit_entries_are_scoped_to_their_organisation(session, make_organiser,
     assert session.query(AuditEntry).count() == 2
 
 
-def test_workspace_home_lists_only_own_campaigns(client, session, make_organiser, make_campaign):
+def test_workspace_home_lists_only_own_campaigns(client, session, make_organiser, make_campaign, login):
     owner_a = make_organiser("owner", "Group A")
     owner_b = make_organiser("owner", "Group B")
     make_campaign(slug="a-campaign", organisation_id=owner_a.memberships[0].organisation_id)

@@ -3,7 +3,6 @@ roles, the audit log; then the same through the web (login in both languages, ra
 limits, sessions) and the `flask users create` command."""
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import re
 import time
@@ -13,7 +12,6 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
-from flask.testing import FlaskClient
 
 from campaign.organiser import services, totp
 from campaign.organiser.access import PermissionDenied
@@ -21,23 +19,9 @@ from campaign.extensions import db
 from campaign.organiser.models import AuditEntry, Membership, Organisation, Organiser, RecoveryCode, Role
 from campaign.outbox.models import OutboxMessage
 from campaign.privacy.keys import utcnow
-from tests.conftest import body_text, csrf_token, link_in, login
-
-PASSWORD = "correct horse battery staple"
-
-
-class FreshContextClient(FlaskClient):
-    """Runs each request in a context of its own, as a server does. The ``app``
-    fixture holds an app context open, and a request inside it would share ``g``
-    with the one before: the cached language and CSRF token would leak across."""
-
-    def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
-
-
-def new_client(app) -> FreshContextClient:
-    app.test_client_class = FreshContextClient
-    return app.test_client()
+from tests.fixtures.mail import body_text, link_in
+from tests.fixtures.organisers import PASSWORD, code_at, web_login
+from tests.fixtures.web import csrf_token, new_client, post_form
 
 
 @pytest.fixture
@@ -76,10 +60,6 @@ def t(lang: str, msgid: str, **values) -> str:
         text = gettext(msgid, **values)
     assert lang != "ar" or ARABIC.search(text), f"no Arabic for {msgid!r}"
     return text
-
-
-def code_at(secret: str, offset_steps: int = 0) -> str:
-    return pyotp.TOTP(secret).at(time.time() + offset_steps * 30)
 
 
 # --- Passwords ------------------------------------------------------------------------------
@@ -446,25 +426,6 @@ def test_password_change_and_logout_everywhere_are_audited(session, make_organis
 
 # --- Through the web ---------------------------------------------------------------------------------
 
-def post_form(client, url: str, data: dict, *, form_url: str | None = None, **kwargs):
-    data = dict(data, csrf_token=csrf_token(client, form_url or url))
-    return client.post(url, data=data, **kwargs)
-
-
-def web_login(client, organiser, *, lang: str = "en", password: str = PASSWORD, code: str | None = None,
-              next_url: str | None = None):
-    """Log in through the two login forms; returns the last response."""
-    url = f"/{lang}/manage/login" + (f"?next={next_url}" if next_url else "")
-    data = {"email": organiser.email, "password": password}
-    if next_url:
-        data["next"] = next_url
-    response = post_form(client, f"/{lang}/manage/login", data, form_url=url)
-    if response.status_code != 303 or not response.location.endswith("/manage/login/code"):
-        return response
-    code = code or pyotp.TOTP(organiser.totp_secret).now()
-    return post_form(client, f"/{lang}/manage/login/code", {"code": code})
-
-
 def test_workspace_requires_login(client):
     response = client.get("/en/manage/")
     assert response.status_code == 302
@@ -642,7 +603,7 @@ def test_wrong_codes_count_towards_the_account_limit(make_app, make_organiser):
 
 
 @pytest.fixture
-def limited_owner(make_app, make_organiser):
+def limited_owner(make_app, make_organiser, login):
     """(owner, client): an owner logged in on an app that allows two failed attempts
     per account and hour."""
     from campaign.extensions import limiter
@@ -673,7 +634,7 @@ def _age_session(client, **seconds_ago):
             s[key] = int(time.time()) - ago
 
 
-def test_session_expires_when_idle(client, make_organiser):
+def test_session_expires_when_idle(client, make_organiser, login):
     editor = make_organiser("editor")
     login(client, editor)
     _age_session(client, seen_at=29 * 60)
@@ -685,7 +646,7 @@ def test_session_expires_when_idle(client, make_organiser):
         assert "organiser_id" not in s
 
 
-def test_session_expires_after_its_absolute_lifetime(client, make_organiser):
+def test_session_expires_after_its_absolute_lifetime(client, make_organiser, login):
     editor = make_organiser("editor")
     login(client, editor)
     _age_session(client, auth_at=11 * 3600)
@@ -694,7 +655,7 @@ def test_session_expires_after_its_absolute_lifetime(client, make_organiser):
     assert client.get("/en/manage/").status_code == 302
 
 
-def test_session_ends_when_the_generation_moves_or_the_account_is_disabled(client, session, make_organiser):
+def test_session_ends_when_the_generation_moves_or_the_account_is_disabled(client, session, make_organiser, login):
     editor = make_organiser("editor")
     login(client, editor)
     assert client.get("/en/manage/").status_code == 200
@@ -709,7 +670,7 @@ def test_session_ends_when_the_generation_moves_or_the_account_is_disabled(clien
     assert client.get("/en/manage/").status_code == 302
 
 
-def test_password_change_ends_other_sessions_but_not_this_one(app, session, make_organiser):
+def test_password_change_ends_other_sessions_but_not_this_one(app, session, make_organiser, login):
     editor = make_organiser("editor")
     here, elsewhere = new_client(app), new_client(app)
     login(here, editor)
@@ -729,7 +690,7 @@ def test_password_change_ends_other_sessions_but_not_this_one(app, session, make
     assert "account.password_change" in actions(reread_all(session))
 
 
-def test_logout_needs_post_and_csrf(client, make_organiser):
+def test_logout_needs_post_and_csrf(client, make_organiser, login):
     editor = make_organiser("editor")
     login(client, editor)
     assert client.get("/en/manage/logout").status_code == 405
@@ -740,7 +701,7 @@ def test_logout_needs_post_and_csrf(client, make_organiser):
     assert client.get("/en/manage/").status_code == 302
 
 
-def test_logout_everywhere(app, session, make_organiser):
+def test_logout_everywhere(app, session, make_organiser, login):
     editor = make_organiser("editor")
     here, elsewhere = new_client(app), new_client(app)
     login(here, editor)
@@ -752,7 +713,7 @@ def test_logout_everywhere(app, session, make_organiser):
     assert "account.logout_everywhere" in actions(reread_all(session))
 
 
-def test_reauth_marks_two_factor_fresh_and_returns_to_next(client, make_organiser):
+def test_reauth_marks_two_factor_fresh_and_returns_to_next(client, make_organiser, login):
     owner = make_organiser("owner")
     login(client, owner, fresh_two_factor=False)
     page = client.get("/en/manage/reauth?next=/en/manage/audit")
@@ -808,7 +769,7 @@ def test_setup_page_for_expired_and_unknown_links(client, session):
     assert client.post("/en/manage/setup/nonsense", data={}).status_code in (400, 404)
 
 
-def test_team_page_invites_lists_and_changes_roles(client, session, make_organiser, deliver):
+def test_team_page_invites_lists_and_changes_roles(client, session, make_organiser, deliver, login):
     owner = make_organiser("owner", "Group A", name="Nour")
     editor = make_organiser("editor", "Group A", name="Sami")
     editor_id = editor.id
@@ -849,7 +810,7 @@ def test_team_page_invites_lists_and_changes_roles(client, session, make_organis
     assert post_form(client, f"{team_url}/members/999999/remove", {}, form_url=team_url).status_code == 404
 
 
-def test_team_page_refuses_removing_the_last_owner_and_outsiders(app, client, session, make_organiser):
+def test_team_page_refuses_removing_the_last_owner_and_outsiders(app, client, session, make_organiser, login):
     owner = make_organiser("owner", "Group A")
     editor = make_organiser("editor", "Group A")
     outsider = make_organiser("owner", "Group B")
@@ -873,7 +834,7 @@ def test_team_page_refuses_removing_the_last_owner_and_outsiders(app, client, se
     assert other.get("/en/manage/team/notanumber").status_code == 404
 
 
-def test_audit_page_in_both_languages(app, client, session, make_organiser, make_campaign):
+def test_audit_page_in_both_languages(app, client, session, make_organiser, make_campaign, login):
     owner = make_organiser("owner", "Group A", name="Nour")
     other = make_organiser("owner", "Group B", name="Karim")
     campaign = make_campaign(organisation_id=org_id(owner), slug="free-them")
@@ -902,7 +863,7 @@ def test_audit_page_in_both_languages(app, client, session, make_organiser, make
     assert client.get("/en/manage/audit").status_code == 403
 
 
-def test_audit_page_pages_back(client, session, make_organiser):
+def test_audit_page_pages_back(client, session, make_organiser, login):
     from campaign.organiser import audit
 
     owner = make_organiser("owner", "Group A")
@@ -974,7 +935,7 @@ NONSENSE = ["\x00", "a\x00@example.org", "x" * 100_000, "'; DROP TABLE organiser
 
 
 @pytest.mark.parametrize("value", NONSENSE)
-def test_nonsense_input_never_causes_a_500(app, client, session, make_organiser, value):
+def test_nonsense_input_never_causes_a_500(app, client, session, make_organiser, value, login):
     owner = make_organiser("owner", "Group A")
     _, token = services.create_account(session, "new@example.org", role="editor", organisation_name="Group A")
     session.commit()

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import csrf_token, login
-from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
-from tests.test_organiser_accounts import code_at, limited_owner, new_client, post_form, web_login  # noqa: F401
+from tests.fixtures.organisers import code_at, web_login
+from tests.fixtures.web import csrf_token, new_client, post_form
+from tests.test_organiser_accounts import limited_owner  # noqa: F401  (fixture)
 
 
 def _wrong(secret: str) -> str:
@@ -56,7 +56,7 @@ def owner_signature(session, make_organiser, make_campaign, add_signature):
 
 
 @pytest.mark.parametrize("page", ["²", "٣", "9" * 5000])
-def test_refused_moderation_action_with_an_odd_page_in_next_is_not_a_500(client, owner_signature, page):
+def test_refused_moderation_action_with_an_odd_page_in_next_is_not_a_500(client, owner_signature, page, login):
     owner, campaign, signature = owner_signature
     login(client, owner)
     url = f"/en/manage/campaigns/{campaign.id}/signatures"
@@ -69,7 +69,7 @@ def test_refused_moderation_action_with_an_odd_page_in_next_is_not_a_500(client,
 HUGE = "9" * 25
 
 
-def test_ids_too_big_for_any_column_are_404_not_500(client, session, make_organiser, make_campaign, add_signature):
+def test_ids_too_big_for_any_column_are_404_not_500(client, session, make_organiser, make_campaign, add_signature, login):
     admin = make_organiser("admin")
     owner = make_organiser("owner")
     organisation = owner.memberships[0].organisation_id
@@ -93,7 +93,7 @@ def test_ids_too_big_for_any_column_are_404_not_500(client, session, make_organi
 
 @pytest.mark.parametrize("next_url", ["/\t/evil.example/", "/\n/evil.example/", "/\r/evil.example/",
                                       "/\t\\evil.example/"])
-def test_next_with_a_tab_or_line_break_cannot_leave_the_site(client, make_organiser, owner_signature, next_url):
+def test_next_with_a_tab_or_line_break_cannot_leave_the_site(client, make_organiser, owner_signature, next_url, login):
     """Werkzeug's Location header (urllib's urlsplit) drops tabs and line breaks, as
     browsers do, so "/<tab>/evil.example" became "//evil.example"."""
     editor = make_organiser("editor", two_factor=False)
@@ -113,7 +113,7 @@ def test_next_with_a_tab_or_line_break_cannot_leave_the_site(client, make_organi
 
 @pytest.mark.parametrize("state", [" ", "\r\n"])
 def test_a_blank_looking_state_in_the_search_does_not_break_the_signatures_page(
-        client, session, make_organiser, make_campaign, add_signature, state):
+        client, session, make_organiser, make_campaign, add_signature, state, login):
     """Optional() let whitespace past the state's choice check; the saved search
     then made every later view of the list a 500."""
     owner = make_organiser("owner")
@@ -128,7 +128,7 @@ def test_a_blank_looking_state_in_the_search_does_not_break_the_signatures_page(
     assert page.status_code == 200 and "Layla Haddad" in page.get_data(as_text=True)
 
 
-def test_a_nul_in_the_bulk_value_is_not_a_500(client, session, make_organiser, make_campaign, add_signature):
+def test_a_nul_in_the_bulk_value_is_not_a_500(client, session, make_organiser, make_campaign, add_signature, login):
     """PostgreSQL refuses NUL in text parameters; no hashed IP or domain holds one."""
     owner = make_organiser("owner")
     campaign = make_campaign(organisation_id=owner.memberships[0].organisation_id)

@@ -23,8 +23,9 @@ from campaign.config import ROOT
 from campaign.outbox.models import OutboxMessage
 from campaign.privacy.keys import utcnow
 from campaign.signatures.models import Signature, SignatureState
-from tests.conftest import body_text, csrf_token, link_in
-from tests.test_organiser_accounts import new_client
+from tests.fixtures.mail import body_text, link_in
+from tests.fixtures.web import csrf_token
+from tests.fixtures.web import new_client
 
 LANGS = ["ar", "en"]
 OTHER = {"ar": "en", "en": "ar"}
