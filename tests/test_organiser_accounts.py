@@ -968,3 +968,53 @@ def test_nonsense_input_never_causes_a_500(app, client, session, make_organiser,
     for url in (f"/en/manage/audit?organisation={value}&before={value}", f"/en/manage/reauth?next={value}",
                 f"/en/manage/two-factor?next={value}"):
         assert client.get(url).status_code < 500, url
+
+
+# --- Limits that a stolen session or an extra form field must not dodge -------------------------
+
+def _wrong(secret: str) -> str:
+    return "000000" if code_at(secret) != "000000" else "111111"
+
+
+def test_code_step_limit_cannot_be_dodged_with_an_email_field(make_app, make_organiser):
+    """The per-account allowance on the code step is keyed by the account being
+    logged in, not by an ``email`` field an attacker adds to the form."""
+    from campaign.extensions import limiter
+
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="100 per minute", RATELIMIT_LOGIN_ACCOUNT="2 per hour")
+    with app.app_context():
+        limiter.reset()
+        owner = make_organiser("owner")
+        client = new_client(app)
+        assert web_login(client, owner, code=_wrong(owner.totp_secret)).status_code == 422
+        for n in range(3):
+            response = post_form(client, "/en/manage/login/code",
+                                 {"code": _wrong(owner.totp_secret), "email": f"decoy{n}@example.org"},
+                                 form_url="/en/manage/login/code")
+        assert response.status_code == 429
+
+
+def test_two_factor_page_limit_cannot_be_dodged_with_an_email_field(limited_owner):
+    """Someone holding a stolen session must not guess codes on /two-factor (which
+    makes new recovery codes and marks two-factor fresh) without limit."""
+    owner, client = limited_owner
+    statuses = [
+        post_form(client, "/en/manage/two-factor", {"code": "abcdef", "email": f"decoy{n}@example.org"}).status_code
+        for n in range(3)
+    ]
+    assert statuses == [422, 422, 429]
+    for n in range(3):
+        response = post_form(client, "/en/manage/reauth",
+                             {"code": _wrong(owner.totp_secret), "email": f"other{n}@example.org"})
+    assert response.status_code == 429
+
+
+def test_wrong_current_passwords_on_the_account_page_count_towards_the_account_limit(limited_owner):
+    """A stolen session must not be a way to guess the password (and then change it)
+    without the limit the login form has."""
+    owner, client = limited_owner
+    new = {"password": "a brand new passphrase", "confirm": "a brand new passphrase"}
+    statuses = [post_form(client, "/en/manage/account", dict(new, current=f"guess {n}")).status_code
+                for n in range(3)]
+    assert statuses == [422, 422, 429]
+    assert client.get("/en/manage/account").status_code == 200, "the page itself still opens"
