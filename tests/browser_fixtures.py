@@ -2,12 +2,13 @@
 
 Registered from tests/conftest.py (``pytest_plugins``). Mark browser tests with
 ``@pytest.mark.browser`` (any test using the ``browser`` fixture gets the mark anyway,
-so ``-m "not browser"`` works); like every test they run once per database backend.
+so ``-m "not browser"`` works); every browser test is also marked ``slow``, so
+``-m "not slow"`` leaves them out. Like every test they run once per database backend.
 
 Fixtures
 --------
 ``live_server``
-    The app (``make_app``: file mail backend, rate limits off) served by werkzeug on
+    The app (``make_app()``: file mail backend, rate limits off) served by werkzeug on
     ``127.0.0.1`` and a free port, from a background thread (``threaded=True``). One per
     test (starting one takes a few milliseconds). Attributes and methods:
 
@@ -130,6 +131,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.browser)
+        if item.get_closest_marker("browser") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

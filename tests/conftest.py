@@ -2,7 +2,8 @@
 fixtures, which live in plugin modules (tests/fixtures/, tests/browser_fixtures.py).
 
 Every test runs once per database backend: SQLite always, and PostgreSQL too when
-TEST_DATABASE_URL is set (CI sets it).
+TEST_DATABASE_URL is set (CI sets it). Tests marked ``slow`` (browser tests, gunicorn,
+subprocesses, memory measurements) can be left out with ``-m "not slow"``.
 """
 from __future__ import annotations
 

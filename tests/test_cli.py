@@ -165,6 +165,7 @@ def test_worker_once_drains_the_outbox_and_exits(invoke, session, make_campaign,
 
 # --- The real command, as a process ----------------------------------------------------------------------
 
+@pytest.mark.slow  # the flask command in a subprocess
 def test_flask_command_uses_database_url(tmp_path):
     """`flask --app app campaigns list` as an operator runs it: configured by the
     environment alone (DATABASE_URL, keys), through app.py."""

@@ -540,6 +540,7 @@ def test_withdrawing_drops_an_update_still_waiting_for_the_signer(session, owned
     assert message.state == MessageState.dead and "sam@" not in repr(message.payload)
 
 
+@pytest.mark.slow  # 3,000 signers queued under tracemalloc
 def test_queueing_a_large_list_uses_flat_memory(session, owned):
     """Each batch is a bounded SELECT and one multi-row INSERT: memory depends on the
     batch size, not on how many signers there are."""
