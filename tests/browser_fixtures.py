@@ -2,12 +2,13 @@
 
 Registered from tests/conftest.py (``pytest_plugins``). Mark browser tests with
 ``@pytest.mark.browser`` (any test using the ``browser`` fixture gets the mark anyway,
-so ``-m "not browser"`` works); like every test they run once per database backend.
+so ``-m "not browser"`` works); every browser test is also marked ``slow``, so
+``-m "not slow"`` leaves them out. Like every test they run once per database backend.
 
 Fixtures
 --------
 ``live_server``
-    The app (``make_app``: file mail backend, rate limits off) served by werkzeug on
+    The app (``make_app()``: file mail backend, rate limits off) served by werkzeug on
     ``127.0.0.1`` and a free port, from a background thread (``threaded=True``). One per
     test (starting one takes a few milliseconds). Attributes and methods:
 
@@ -18,7 +19,7 @@ Fixtures
       ``make_campaign``, are in the same database and are served too);
     - ``.deliver()``: runs the outbox worker once on the live app and returns the
       e-mails written since the last call, parsed, oldest first (as ``deliver`` in
-      conftest). Use ``body_text`` / ``link_in`` from conftest on them.
+      tests/fixtures/mail.py). Use ``body_text`` / ``link_in`` from there on them.
 
 ``make_live_server(**config)``
     The factory behind ``live_server``, for tests that need config overrides
@@ -26,8 +27,9 @@ Fixtures
     ``make_page(base_url=server.url)``, since ``page`` points at ``live_server``).
 
 ``browser``
-    One Chromium for the whole session: Playwright's sync API driving
-    ``/usr/bin/chromium`` (never ``playwright install``). Skipped when Chromium is
+    One Chromium for the whole session: Playwright's sync API driving Debian's
+    ``/usr/bin/chromium-headless-shell`` (``/usr/bin/chromium`` where the shell is not
+    installed; never ``playwright install``). Skipped when Chromium is
     missing, a failure under ``CI=true``.
 
 ``page``
@@ -85,9 +87,14 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from tests.conftest import skip_or_fail
+from tests.fixtures.ci import skip_or_fail
 
-CHROMIUM = "/usr/bin/chromium"
+# Debian's headless shell: Chromium's build for automation (what Playwright itself
+# runs headless), half the CPU and time of the full browser for the same tests here.
+# The full browser is the fallback where the shell is not installed.
+CHROMIUM = "/usr/bin/chromium-headless-shell"
+if not Path(CHROMIUM).exists():
+    CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -130,6 +137,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.browser)
+        if item.get_closest_marker("browser") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
@@ -164,9 +173,10 @@ def live_server(make_live_server) -> LiveServer:
 
 @pytest.fixture(scope="session")
 def browser():
-    """Debian's Chromium, launched once per session through Playwright's sync API."""
+    """Debian's Chromium (its headless shell), launched once per session through
+    Playwright's sync API."""
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        skip_or_fail(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        skip_or_fail(f"{CHROMIUM} is not installed (apt-get install chromium-headless-shell)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - playwright is a test dependency

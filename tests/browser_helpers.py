@@ -8,8 +8,7 @@ import time
 import pyotp
 from playwright.sync_api import Page, expect
 
-# The password make_organiser (tests/conftest.py) gives every organiser.
-PASSWORD = "correct horse battery staple"
+from tests.fixtures.organisers import PASSWORD
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 
 

@@ -28,7 +28,8 @@ from campaign.moderation.services import InvalidationReason
 from campaign.signatures.models import Visibility
 from tests.browser_fixtures import assert_controls_labelled
 from tests.browser_helpers import assert_language, log_in, t
-from tests.conftest import body_text, csrf_token, link_in
+from tests.fixtures.mail import body_text, link_in
+from tests.fixtures.web import csrf_token
 
 pytestmark = pytest.mark.browser
 

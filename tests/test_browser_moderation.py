@@ -10,7 +10,6 @@ from playwright.sync_api import expect
 
 from tests.browser_fixtures import PHONE, assert_controls_labelled, assert_no_horizontal_scroll
 from tests.browser_helpers import log_in
-from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
 
 
 @pytest.mark.browser

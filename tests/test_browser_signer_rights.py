@@ -19,8 +19,7 @@ from campaign.i18n import normalise_digits
 from campaign.signatures.models import Signature
 from tests.browser_fixtures import PHONE, assert_controls_labelled, assert_no_horizontal_scroll
 from tests.browser_helpers import assert_language, t
-from tests.conftest import link_in
-from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
+from tests.fixtures.mail import link_in
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from campaign.campaigns.models import Digits
 from tests.browser_fixtures import PHONE, assert_controls_labelled, assert_no_horizontal_scroll
 from tests.browser_helpers import ARABIC, assert_language, t
-from tests.conftest import link_in
+from tests.fixtures.mail import link_in
 
 pytestmark = pytest.mark.browser
 

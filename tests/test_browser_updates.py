@@ -12,8 +12,7 @@ from campaign.extensions import db
 from campaign.signatures.models import Signature
 from tests.browser_fixtures import PHONE, assert_controls_labelled, assert_no_horizontal_scroll
 from tests.browser_helpers import log_in
-from tests.conftest import link_in
-from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
+from tests.fixtures.mail import link_in
 
 TEXTS = {
     "ar": ("أخبار النداء", "سلّمنا **التوقيعات** إلى البرلمان اليوم."),

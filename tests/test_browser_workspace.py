@@ -18,8 +18,7 @@ from campaign.i18n import country_name
 from campaign.privacy.keys import utcnow
 from tests.browser_fixtures import PHONE, assert_controls_labelled, assert_no_horizontal_scroll
 from tests.browser_helpers import PASSWORD, assert_language, log_in, t, workspace_link
-from tests.conftest import link_in
-from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
+from tests.fixtures.mail import link_in
 
 pytestmark = pytest.mark.browser
 

@@ -1,5 +1,6 @@
-"""The campaign editor: services (permissions, audit, publish refusal) and the web
-pages in both languages (side-by-side form, errors that keep input, preview)."""
+"""The campaign editor: services (permissions, audit, publish refusal), the web
+pages in both languages (side-by-side form, errors that keep input, preview), and the
+sanitiser that organiser-written Markdown goes through."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,8 +18,9 @@ from campaign.extensions import db
 from campaign.organiser.access import PermissionDenied
 from campaign.organiser.models import AuditEntry
 from campaign.privacy.keys import utcnow
+from campaign.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_PROTOCOLS, ALLOWED_TAGS, render_markdown
 from campaign.states import TransitionError
-from tests.conftest import csrf_token, login
+from tests.fixtures.web import csrf_token
 
 AR = TextInput("أوقفوا الإعدامات", "نداء عاجل", "نص **النداء**", "وقّعوا الآن")
 EN = TextInput("Stop the executions", "An urgent appeal", "The **appeal** text", "Sign now")
@@ -87,7 +89,7 @@ def test_save_sets_both_languages_demands_and_settings_and_audits_what_changed(s
     assert actions(session).count("campaign.edit") == 1
 
 
-def test_only_owners_set_how_long_signers_details_are_kept(client, session, owner, draft, make_organiser):
+def test_only_owners_set_how_long_signers_details_are_kept(client, session, owner, draft, make_organiser, login):
     editor = make_organiser("editor", draft.organisation.name)
     changes = CampaignChanges(texts={"ar": AR, "en": EN}, retention_days=30)
     assert "retention_days" not in services.save(session, editor, draft, changes)
@@ -173,7 +175,7 @@ def test_reopen_is_refused_after_the_close_date(session, owner, draft):
         services.reopen(session, owner, draft)
 
 
-def test_an_editor_of_another_organisation_gets_403_everywhere(client, session, make_organiser, make_campaign):
+def test_an_editor_of_another_organisation_gets_403_everywhere(client, session, make_organiser, make_campaign, login):
     owner_b = make_organiser("owner", "Group B")
     editor_a = make_organiser("editor", "Group A")
     campaign_b = make_campaign(publish=False, organisation_id=org_of(owner_b))
@@ -225,7 +227,7 @@ def _unescape(text: str) -> str:
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_new_campaign_keeps_input_on_error_then_opens_the_editor(client, session, owner, lang):
+def test_new_campaign_keeps_input_on_error_then_opens_the_editor(client, session, owner, lang, login):
     login(client, owner)
     url = f"/{lang}/manage/campaigns/new"
     token = csrf_token(client, url)
@@ -248,7 +250,7 @@ def test_new_campaign_keeps_input_on_error_then_opens_the_editor(client, session
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_edit_page_has_both_languages_side_by_side_with_their_direction(client, owner, draft, lang):
+def test_edit_page_has_both_languages_side_by_side_with_their_direction(client, owner, draft, lang, login):
     login(client, owner)
     html = client.get(f"/{lang}/manage/campaigns/{draft.id}/edit").get_data(as_text=True)
     assert re.search(r'<input[^>]*dir="rtl"[^>]*id="ar-title"[^>]*lang="ar"', html)
@@ -259,7 +261,7 @@ def test_edit_page_has_both_languages_side_by_side_with_their_direction(client, 
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_invalid_save_keeps_everything_typed_with_translated_errors(client, session, owner, draft, lang):
+def test_invalid_save_keeps_everything_typed_with_translated_errors(client, session, owner, draft, lang, login):
     login(client, owner)
     data = form_values(draft.id, client, lang)
     data.update({"ar-title": "عنوان جديد", "en-title": "x" * 201, "en-body_md": "A body *kept*",
@@ -286,7 +288,7 @@ def test_invalid_save_keeps_everything_typed_with_translated_errors(client, sess
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_preview_button_shows_sanitised_html_of_both_bodies_without_saving(client, owner, draft, lang):
+def test_preview_button_shows_sanitised_html_of_both_bodies_without_saving(client, owner, draft, lang, login):
     login(client, owner)
     data = form_values(draft.id, client, lang)
     data.update({"ar-body_md": "نص **غامق**", "en-body_md": "Bold **text** <script>alert(1)</script>",
@@ -301,7 +303,7 @@ def test_preview_button_shows_sanitised_html_of_both_bodies_without_saving(clien
     assert db.session.get(Campaign, draft.id).text("en") is None
 
 
-def test_demands_are_added_reordered_and_removed_without_javascript(client, session, owner, draft):
+def test_demands_are_added_reordered_and_removed_without_javascript(client, session, owner, draft, login):
     services.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}, demands=[
         DemandInput({"ar": (f"مطلب {i}", f"شرح {i}"), "en": (f"Demand {i}", f"Why {i}")}) for i in (1, 2, 3)
     ]))
@@ -331,7 +333,7 @@ def test_demands_are_added_reordered_and_removed_without_javascript(client, sess
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_publish_refused_with_the_missing_list_then_accepted(client, session, owner, draft, lang):
+def test_publish_refused_with_the_missing_list_then_accepted(client, session, owner, draft, lang, login):
     login(client, owner)
     data = form_values(draft.id, client, lang)
     data.update({f"ar-{k}": v for k, v in zip(("title", "summary", "body_md", "share_text"), astuple(AR))})
@@ -366,7 +368,7 @@ def test_publish_refused_with_the_missing_list_then_accepted(client, session, ow
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_preview_of_a_draft_is_the_public_page_with_a_banner_and_no_signing(client, session, owner, draft, lang):
+def test_preview_of_a_draft_is_the_public_page_with_a_banner_and_no_signing(client, session, owner, draft, lang, login):
     services.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}, demands=[DEMAND]))
     session.commit()
     assert client.get(f"/{lang}/c/stop-it").status_code == 404
@@ -380,7 +382,7 @@ def test_preview_of_a_draft_is_the_public_page_with_a_banner_and_no_signing(clie
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_state_buttons_close_reopen_archive(client, session, owner, draft):
+def test_state_buttons_close_reopen_archive(client, session, owner, draft, login):
     services.save(session, owner, draft, CampaignChanges(texts={"ar": AR, "en": EN}))
     services.publish(session, owner, draft)
     session.commit()
@@ -401,7 +403,7 @@ def test_state_buttons_close_reopen_archive(client, session, owner, draft):
     assert client.post(base + "/reopen").status_code == 400
 
 
-def test_an_expired_form_token_keeps_what_was_typed(client, owner, draft):
+def test_an_expired_form_token_keeps_what_was_typed(client, owner, draft, login):
     login(client, owner)
     data = form_values(draft.id, client)
     data.update({"csrf_token": "expired", "en-body_md": "An hour of careful writing", "action": "save"})
@@ -412,7 +414,7 @@ def test_an_expired_form_token_keeps_what_was_typed(client, owner, draft):
     assert db.session.get(Campaign, draft.id).text("en") is None
 
 
-def test_workspace_page_links_to_the_campaigns_tools(client, owner, draft, make_organiser):
+def test_workspace_page_links_to_the_campaigns_tools(client, owner, draft, make_organiser, login):
     login(client, owner)
     html = client.get(f"/en/manage/campaigns/{draft.id}/").get_data(as_text=True)
     for path in ("/edit", "/preview", "/dashboard"):
@@ -425,7 +427,7 @@ def test_workspace_page_links_to_the_campaigns_tools(client, owner, draft, make_
     assert "/archive" not in html  # editors may not archive
 
 
-def test_nonsense_input_never_causes_a_500(client, owner, draft):
+def test_nonsense_input_never_causes_a_500(client, owner, draft, login):
     login(client, owner)
     token = csrf_token(client, "/ar/manage/campaigns/new")
     for data in ({"kind": "crusade", "slug": "x" * 500, "organisation": "abc"},
@@ -443,7 +445,7 @@ def test_nonsense_input_never_causes_a_500(client, owner, draft):
     assert client.post(f"/ar/manage/campaigns/{draft.id}/edit", data={**data, "action": "bogus"}).status_code == 422
 
 
-def test_keepalive_for_long_writing_is_for_editors_of_the_campaign(client, owner, draft, make_organiser):
+def test_keepalive_for_long_writing_is_for_editors_of_the_campaign(client, owner, draft, make_organiser, login):
     login(client, owner)
     html = client.get(f"/en/manage/campaigns/{draft.id}/edit").get_data(as_text=True)
     assert f'data-keepalive-url="/en/manage/campaigns/{draft.id}/keepalive"' in html
@@ -451,3 +453,63 @@ def test_keepalive_for_long_writing_is_for_editors_of_the_campaign(client, owner
     assert client.get(f"/en/manage/campaigns/{draft.id}/keepalive").status_code == 204
     login(client, make_organiser("editor", "Group B"))
     assert client.get(f"/en/manage/campaigns/{draft.id}/keepalive").status_code == 403
+
+
+# --- The Markdown sanitiser ------------------------------------------------------------------
+
+# Organiser-written Markdown that must not yield script, style, frames, images or a
+# link outside the allow-list (http, https, mailto).
+XSS_CORPUS = [
+    "[x](javascript:alert(1))",
+    "[x](JaVaScRiPt:alert(1))",
+    "[x](&#106;avascript:alert(1))",
+    "[x](vbscript:msgbox(1))",
+    "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "<script>alert(1)</script>",
+    '<a href="javascript:alert(1)">x</a>',
+    '<img src=x onerror="alert(1)">',
+    "![x](https://tracker.example/pixel.png)",
+    '<span style="background:url(https://tracker.example/)">x</span>',
+    "<iframe src=https://evil.example></iframe>",
+    '<svg onload="alert(1)">',
+    # Bare addresses are turned into links after cleaning: they must obey the same list.
+    # (bare names are linked only under TLDs the linkifier knows: .com, not .example.)
+    "see data://text/html,<script>alert(1)</script>",
+    "see data://evil.com/x",
+    "webcal://evil.com/calendar",
+    "ssh://evil.com",
+    "ftp://evil.com/file",
+    "feed://evil.com/rss",
+]
+
+
+def hrefs(html: str) -> list[str]:
+    """The href of every link: text that shows `href="…"` to the reader is no link
+    (nh3 writes the quotes of text as `"`, not `&quot;`)."""
+    return re.findall(r'<a\s[^>]*\bhref="([^"]*)"', html)
+
+
+@pytest.mark.parametrize("markdown", XSS_CORPUS)
+def test_markdown_never_yields_script_or_a_link_outside_the_allow_list(markdown):
+    html = render_markdown(markdown)
+    for tag, attributes in re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)([^>]*)>", html):
+        assert tag.lower() in ALLOWED_TAGS, html
+        names = re.findall(r'([^\s=]+)="', attributes)
+        assert set(names) <= set(ALLOWED_ATTRIBUTES.get(tag.lower(), [])), html
+    for href in hrefs(html):
+        scheme = href.split(":", 1)[0].lower() if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", href) else None
+        assert scheme is None or scheme in ALLOWED_PROTOCOLS, html
+
+
+@pytest.mark.parametrize("markdown", [
+    "[Amnesty](https://www.amnesty.org/)",
+    "<https://www.amnesty.org/>",
+    "see www.amnesty.org today",
+    "[write to us](mailto:team@example.org)",
+])
+def test_every_link_is_nofollow_noopener_noreferrer(markdown):
+    html = render_markdown(markdown)
+    links = re.findall(r"<a [^>]*>", html)
+    assert links, html
+    for link in links:
+        assert 'rel="nofollow noopener noreferrer"' in link, html

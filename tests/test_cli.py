@@ -25,7 +25,7 @@ from campaign.outbox.models import MessageState, OutboxMessage
 from campaign.signatures import services as signature_services
 from campaign.signatures.models import Visibility
 from campaign.signatures.services import SignInput
-from tests.conftest import link_in
+from tests.fixtures.mail import link_in
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 
@@ -135,7 +135,7 @@ def test_demo_loads_bilingual_campaigns_and_can_run_again(app, invoke, session):
     assert demo_shape(session) == loaded, "nothing duplicated, nothing lost"
 
     # The appeal is on the public site in both languages, its demands listed.
-    from tests.test_organiser_accounts import new_client
+    from tests.fixtures.web import new_client
 
     client = new_client(app)
     slug = next(s for s, c in campaigns.items() if c is appeals[0])
@@ -165,6 +165,7 @@ def test_worker_once_drains_the_outbox_and_exits(invoke, session, make_campaign,
 
 # --- The real command, as a process ----------------------------------------------------------------------
 
+@pytest.mark.slow  # the flask command in a subprocess
 def test_flask_command_uses_database_url(tmp_path):
     """`flask --app app campaigns list` as an operator runs it: configured by the
     environment alone (DATABASE_URL, keys), through app.py."""

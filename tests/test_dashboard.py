@@ -16,7 +16,7 @@ from campaign.dashboard.charts import Series
 from campaign.dashboard.models import CampaignDailyView
 from campaign.signatures.models import Signature, SignatureState as S
 from campaign.privacy.keys import utcnow
-from tests.conftest import csrf_token, login
+from tests.fixtures.web import csrf_token
 
 _keys = itertools.count()
 
@@ -136,7 +136,7 @@ def test_view_counter_buffers_until_its_interval(make_app, make_campaign):
         assert db.session.scalar(sa.select(CampaignDailyView.views)) == 2
 
 
-def test_a_share_link_s_ref_reaches_the_signature_and_the_dashboard(client, session, campaign, make_organiser):
+def test_a_share_link_s_ref_reaches_the_signature_and_the_dashboard(client, session, campaign, make_organiser, login):
     html = client.get(f"/en/c/{campaign.slug}?ref=wa").get_data(as_text=True)
     assert re.search(r'<input[^>]*name="ref"[^>]*value="wa"', html)
     token = csrf_token(client, f"/en/c/{campaign.slug}?ref=wa")
@@ -155,7 +155,8 @@ def test_a_share_link_s_ref_reaches_the_signature_and_the_dashboard(client, sess
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_dashboard_page_charts_and_tables_in_both_languages(client, session, make_campaign, make_organiser, lang):
+def test_dashboard_page_charts_and_tables_in_both_languages(client, session, make_campaign, make_organiser, login,
+                                                            lang):
     from campaign.campaigns.models import Digits
 
     owner = make_organiser("owner", "Group A")
@@ -185,7 +186,7 @@ def test_dashboard_page_charts_and_tables_in_both_languages(client, session, mak
     assert "<script" not in html.split("<main", 1)[1]
 
 
-def test_dashboard_is_for_the_campaign_s_organisation_only(client, make_campaign, make_organiser):
+def test_dashboard_is_for_the_campaign_s_organisation_only(client, make_campaign, make_organiser, login):
     owner_b = make_organiser("owner", "Group B")
     campaign = make_campaign(organisation_id=owner_b.memberships[0].organisation_id)
     login(client, make_organiser("editor", "Group A"))

@@ -8,6 +8,7 @@ import itertools
 import time
 import tracemalloc
 
+import pytest
 import sqlalchemy as sa
 
 from campaign.exports import services
@@ -53,6 +54,7 @@ def measure_csv(session, campaign) -> tuple[int, int, float]:
     return lines - 1, peak, elapsed
 
 
+@pytest.mark.slow  # 40,000 rows, exported twice under tracemalloc
 def test_csv_export_peak_memory_is_flat(session, make_campaign):
     campaign = make_campaign()
     insert_verified(session, campaign, 0, 10_000)

@@ -15,8 +15,6 @@ from campaign.organiser.access import PermissionDenied
 from campaign.organiser.models import AuditEntry
 from campaign.signatures.models import SignatureState, Visibility
 from campaign.signatures.services import move
-from tests.conftest import login
-from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
 
 # OWASP's CSV injection payloads, and the same tricks with Arabic text, leading
 # whitespace, invisible bidi marks and full-width signs.
@@ -158,7 +156,7 @@ def owned(session, signers, make_organiser):
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_owner_downloads_csv_streamed(client, session, owned, lang):
+def test_owner_downloads_csv_streamed(client, session, owned, lang, login):
     owner, campaign = owned
     login(client, owner)
     response = client.get(f"/{lang}/manage/campaigns/{campaign.id}/export.csv", buffered=False)
@@ -175,7 +173,7 @@ def test_owner_downloads_csv_streamed(client, session, owned, lang):
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_owner_downloads_xlsx(client, session, owned, lang):
+def test_owner_downloads_xlsx(client, session, owned, lang, login):
     owner, campaign = owned
     login(client, owner)
     response = client.get(f"/{lang}/manage/campaigns/{campaign.id}/export.xlsx")
@@ -193,7 +191,7 @@ def services_xlsx_type() -> str:
     return XLSX_TYPE
 
 
-def test_export_needs_a_fresh_second_factor(client, session, owned):
+def test_export_needs_a_fresh_second_factor(client, session, owned, login):
     owner, campaign = owned
     login(client, owner, fresh_two_factor=False)
     for fmt in ("csv", "xlsx"):
@@ -203,7 +201,7 @@ def test_export_needs_a_fresh_second_factor(client, session, owned):
     assert session.scalars(sa.select(AuditEntry)).all() == [], "nothing left, nothing logged"
 
 
-def test_editors_and_other_organisations_cannot_export(client, session, owned, make_organiser):
+def test_editors_and_other_organisations_cannot_export(client, session, owned, make_organiser, login):
     owner, campaign = owned
     editor = make_organiser("editor")  # same organisation, but editors may not export
     stranger = make_organiser("owner", "Another Group")

@@ -86,6 +86,7 @@ def gunicorn(web_env):
         process.communicate()
 
 
+@pytest.mark.slow  # starts gunicorn, after `flask db upgrade` in a subprocess
 def test_procfile_web_process_serves_and_logs_without_addresses_or_queries(gunicorn):
     base, stop = gunicorn
     token = "Xq3_" + "k" * 39  # shaped like a confirmation token
@@ -106,6 +107,7 @@ def test_procfile_web_process_serves_and_logs_without_addresses_or_queries(gunic
     assert "Booting worker" in err  # the error log stays on stderr
 
 
+@pytest.mark.slow  # two Python subprocesses
 def test_config_reads_the_environment():
     """The settings gunicorn would load, under a platform's environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUNICORN")}

@@ -23,7 +23,7 @@ from campaign.outbox.cli import run_worker
 from campaign.outbox.models import MessageState, OutboxMessage
 from campaign.privacy.keys import utcnow
 from campaign.signatures.models import Signature, SignatureState
-from tests.conftest import csrf_token
+from tests.fixtures.web import csrf_token
 
 PUBLIC_URL = "https://sawt.example.org"
 MAIL_FROM = "صوت Sawt <no-reply@sawt.example.org>"

@@ -1,10 +1,11 @@
-"""Roles and permissions: who sees and does what in the workspace."""
+"""Roles and permissions: who sees and does what in the workspace; ids that no row
+can have are 404s."""
 from __future__ import annotations
 
 from campaign.organiser import access, audit
 from campaign.organiser.access import Permission
 from campaign.organiser.models import AuditEntry
-from tests.conftest import login
+from tests.fixtures.web import csrf_token
 
 
 def test_editor_of_one_organisation_cannot_touch_anothers_campaign(session, make_organiser, make_campaign):
@@ -56,7 +57,7 @@ def test_audit_entries_are_scoped_to_their_organisation(session, make_organiser,
     assert session.query(AuditEntry).count() == 2
 
 
-def test_workspace_home_lists_only_own_campaigns(client, session, make_organiser, make_campaign):
+def test_workspace_home_lists_only_own_campaigns(client, session, make_organiser, make_campaign, login):
     owner_a = make_organiser("owner", "Group A")
     owner_b = make_organiser("owner", "Group B")
     make_campaign(slug="a-campaign", organisation_id=owner_a.memberships[0].organisation_id)
@@ -71,3 +72,28 @@ def test_workspace_home_lists_only_own_campaigns(client, session, make_organiser
     # Only one campaign row: Group B's campaign is not listed.
     assert html.count("<tr>") == 2
 
+
+HUGE = "9" * 25
+
+
+def test_ids_too_big_for_any_column_are_404_not_500(client, session, make_organiser, make_campaign, add_signature,
+                                                    login):
+    admin = make_organiser("admin")
+    owner = make_organiser("owner")
+    organisation = owner.memberships[0].organisation_id
+    campaign = make_campaign(organisation_id=organisation)
+    add_signature(campaign)
+    session.commit()
+    login(client, admin)
+    base = f"/en/manage/campaigns/{campaign.id}"
+    for url in (f"/en/manage/campaigns/{HUGE}/", f"/en/manage/campaigns/{HUGE}/dashboard",
+                f"/en/manage/campaigns/{HUGE}/signatures", f"/en/manage/campaigns/{HUGE}/export.csv",
+                f"{base}/updates/{HUGE}", f"/en/manage/team/{HUGE}",
+                f"/en/manage/campaigns/{2**31}/"):
+        assert client.get(url).status_code == 404, url
+    token = csrf_token(client, f"{base}/signatures")
+    for url in (f"{base}/signatures/{HUGE}/invalidate", f"/en/manage/team/{organisation}/members/{HUGE}/remove",
+                f"{base}/updates/{HUGE}/delete"):
+        assert client.post(url, data={"csrf_token": token, "reason": "fake"}).status_code == 404, url
+    audit = client.get(f"/en/manage/audit?organisation={HUGE}&before={HUGE}")
+    assert audit.status_code == 200

@@ -3,7 +3,6 @@ roles, the audit log; then the same through the web (login in both languages, ra
 limits, sessions) and the `flask users create` command."""
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import re
 import time
@@ -13,7 +12,6 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
-from flask.testing import FlaskClient
 
 from campaign.organiser import services, totp
 from campaign.organiser.access import PermissionDenied
@@ -21,23 +19,9 @@ from campaign.extensions import db
 from campaign.organiser.models import AuditEntry, Membership, Organisation, Organiser, RecoveryCode, Role
 from campaign.outbox.models import OutboxMessage
 from campaign.privacy.keys import utcnow
-from tests.conftest import body_text, csrf_token, link_in, login
-
-PASSWORD = "correct horse battery staple"
-
-
-class FreshContextClient(FlaskClient):
-    """Runs each request in a context of its own, as a server does. The ``app``
-    fixture holds an app context open, and a request inside it would share ``g``
-    with the one before: the cached language and CSRF token would leak across."""
-
-    def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
-
-
-def new_client(app) -> FreshContextClient:
-    app.test_client_class = FreshContextClient
-    return app.test_client()
+from tests.fixtures.mail import body_text, link_in
+from tests.fixtures.organisers import PASSWORD, code_at, web_login
+from tests.fixtures.web import csrf_token, new_client, post_form
 
 
 @pytest.fixture
@@ -76,10 +60,6 @@ def t(lang: str, msgid: str, **values) -> str:
         text = gettext(msgid, **values)
     assert lang != "ar" or ARABIC.search(text), f"no Arabic for {msgid!r}"
     return text
-
-
-def code_at(secret: str, offset_steps: int = 0) -> str:
-    return pyotp.TOTP(secret).at(time.time() + offset_steps * 30)
 
 
 # --- Passwords ------------------------------------------------------------------------------
@@ -448,25 +428,6 @@ def test_password_change_and_logout_everywhere_are_audited(session, make_organis
 
 # --- Through the web ---------------------------------------------------------------------------------
 
-def post_form(client, url: str, data: dict, *, form_url: str | None = None, **kwargs):
-    data = dict(data, csrf_token=csrf_token(client, form_url or url))
-    return client.post(url, data=data, **kwargs)
-
-
-def web_login(client, organiser, *, lang: str = "en", password: str = PASSWORD, code: str | None = None,
-              next_url: str | None = None):
-    """Log in through the two login forms; returns the last response."""
-    url = f"/{lang}/manage/login" + (f"?next={next_url}" if next_url else "")
-    data = {"email": organiser.email, "password": password}
-    if next_url:
-        data["next"] = next_url
-    response = post_form(client, f"/{lang}/manage/login", data, form_url=url)
-    if response.status_code != 303 or not response.location.endswith("/manage/login/code"):
-        return response
-    code = code or pyotp.TOTP(organiser.totp_secret).now()
-    return post_form(client, f"/{lang}/manage/login/code", {"code": code})
-
-
 def test_workspace_requires_login(client):
     response = client.get("/en/manage/")
     assert response.status_code == 302
@@ -644,7 +605,7 @@ def test_wrong_codes_count_towards_the_account_limit(make_app, make_organiser):
 
 
 @pytest.fixture
-def limited_owner(make_app, make_organiser):
+def limited_owner(make_app, make_organiser, login):
     """(owner, client): an owner logged in on an app that allows two failed attempts
     per account and hour."""
     from campaign.extensions import limiter
@@ -675,7 +636,7 @@ def _age_session(client, **seconds_ago):
             s[key] = int(time.time()) - ago
 
 
-def test_session_expires_when_idle(client, make_organiser):
+def test_session_expires_when_idle(client, make_organiser, login):
     editor = make_organiser("editor")
     login(client, editor)
     _age_session(client, seen_at=29 * 60)
@@ -687,7 +648,7 @@ def test_session_expires_when_idle(client, make_organiser):
         assert "organiser_id" not in s
 
 
-def test_session_expires_after_its_absolute_lifetime(client, make_organiser):
+def test_session_expires_after_its_absolute_lifetime(client, make_organiser, login):
     editor = make_organiser("editor")
     login(client, editor)
     _age_session(client, auth_at=11 * 3600)
@@ -696,7 +657,7 @@ def test_session_expires_after_its_absolute_lifetime(client, make_organiser):
     assert client.get("/en/manage/").status_code == 302
 
 
-def test_session_ends_when_the_generation_moves_or_the_account_is_disabled(client, session, make_organiser):
+def test_session_ends_when_the_generation_moves_or_the_account_is_disabled(client, session, make_organiser, login):
     editor = make_organiser("editor")
     login(client, editor)
     assert client.get("/en/manage/").status_code == 200
@@ -711,7 +672,7 @@ def test_session_ends_when_the_generation_moves_or_the_account_is_disabled(clien
     assert client.get("/en/manage/").status_code == 302
 
 
-def test_password_change_ends_other_sessions_but_not_this_one(app, session, make_organiser):
+def test_password_change_ends_other_sessions_but_not_this_one(app, session, make_organiser, login):
     editor = make_organiser("editor")
     here, elsewhere = new_client(app), new_client(app)
     login(here, editor)
@@ -731,7 +692,7 @@ def test_password_change_ends_other_sessions_but_not_this_one(app, session, make
     assert "account.password_change" in actions(reread_all(session))
 
 
-def test_logout_needs_post_and_csrf(client, make_organiser):
+def test_logout_needs_post_and_csrf(client, make_organiser, login):
     editor = make_organiser("editor")
     login(client, editor)
     assert client.get("/en/manage/logout").status_code == 405
@@ -742,7 +703,7 @@ def test_logout_needs_post_and_csrf(client, make_organiser):
     assert client.get("/en/manage/").status_code == 302
 
 
-def test_logout_everywhere(app, session, make_organiser):
+def test_logout_everywhere(app, session, make_organiser, login):
     editor = make_organiser("editor")
     here, elsewhere = new_client(app), new_client(app)
     login(here, editor)
@@ -754,7 +715,7 @@ def test_logout_everywhere(app, session, make_organiser):
     assert "account.logout_everywhere" in actions(reread_all(session))
 
 
-def test_reauth_marks_two_factor_fresh_and_returns_to_next(client, make_organiser):
+def test_reauth_marks_two_factor_fresh_and_returns_to_next(client, make_organiser, login):
     owner = make_organiser("owner")
     login(client, owner, fresh_two_factor=False)
     page = client.get("/en/manage/reauth?next=/en/manage/audit")
@@ -810,7 +771,7 @@ def test_setup_page_for_expired_and_unknown_links(client, session):
     assert client.post("/en/manage/setup/nonsense", data={}).status_code in (400, 404)
 
 
-def test_team_page_invites_lists_and_changes_roles(client, session, make_organiser, deliver):
+def test_team_page_invites_lists_and_changes_roles(client, session, make_organiser, deliver, login):
     owner = make_organiser("owner", "Group A", name="Nour")
     editor = make_organiser("editor", "Group A", name="Sami")
     editor_id = editor.id
@@ -851,7 +812,7 @@ def test_team_page_invites_lists_and_changes_roles(client, session, make_organis
     assert post_form(client, f"{team_url}/members/999999/remove", {}, form_url=team_url).status_code == 404
 
 
-def test_team_page_refuses_removing_the_last_owner_and_outsiders(app, client, session, make_organiser):
+def test_team_page_refuses_removing_the_last_owner_and_outsiders(app, client, session, make_organiser, login):
     owner = make_organiser("owner", "Group A")
     editor = make_organiser("editor", "Group A")
     outsider = make_organiser("owner", "Group B")
@@ -875,7 +836,7 @@ def test_team_page_refuses_removing_the_last_owner_and_outsiders(app, client, se
     assert other.get("/en/manage/team/notanumber").status_code == 404
 
 
-def test_audit_page_in_both_languages(app, client, session, make_organiser, make_campaign):
+def test_audit_page_in_both_languages(app, client, session, make_organiser, make_campaign, login):
     owner = make_organiser("owner", "Group A", name="Nour")
     other = make_organiser("owner", "Group B", name="Karim")
     campaign = make_campaign(organisation_id=org_id(owner), slug="free-them")
@@ -904,7 +865,7 @@ def test_audit_page_in_both_languages(app, client, session, make_organiser, make
     assert client.get("/en/manage/audit").status_code == 403
 
 
-def test_audit_page_pages_back(client, session, make_organiser):
+def test_audit_page_pages_back(client, session, make_organiser, login):
     from campaign.organiser import audit
 
     owner = make_organiser("owner", "Group A")
@@ -976,7 +937,7 @@ NONSENSE = ["\x00", "a\x00@example.org", "x" * 100_000, "'; DROP TABLE organiser
 
 
 @pytest.mark.parametrize("value", NONSENSE)
-def test_nonsense_input_never_causes_a_500(app, client, session, make_organiser, value):
+def test_nonsense_input_never_causes_a_500(app, client, session, make_organiser, value, login):
     owner = make_organiser("owner", "Group A")
     _, token = services.create_account(session, "new@example.org", role="editor", organisation_name="Group A")
     session.commit()
@@ -1009,3 +970,53 @@ def test_nonsense_input_never_causes_a_500(app, client, session, make_organiser,
     for url in (f"/en/manage/audit?organisation={value}&before={value}", f"/en/manage/reauth?next={value}",
                 f"/en/manage/two-factor?next={value}"):
         assert client.get(url).status_code < 500, url
+
+
+# --- Limits that a stolen session or an extra form field must not dodge -------------------------
+
+def _wrong(secret: str) -> str:
+    return "000000" if code_at(secret) != "000000" else "111111"
+
+
+def test_code_step_limit_cannot_be_dodged_with_an_email_field(make_app, make_organiser):
+    """The per-account allowance on the code step is keyed by the account being
+    logged in, not by an ``email`` field an attacker adds to the form."""
+    from campaign.extensions import limiter
+
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="100 per minute", RATELIMIT_LOGIN_ACCOUNT="2 per hour")
+    with app.app_context():
+        limiter.reset()
+        owner = make_organiser("owner")
+        client = new_client(app)
+        assert web_login(client, owner, code=_wrong(owner.totp_secret)).status_code == 422
+        for n in range(3):
+            response = post_form(client, "/en/manage/login/code",
+                                 {"code": _wrong(owner.totp_secret), "email": f"decoy{n}@example.org"},
+                                 form_url="/en/manage/login/code")
+        assert response.status_code == 429
+
+
+def test_two_factor_page_limit_cannot_be_dodged_with_an_email_field(limited_owner):
+    """Someone holding a stolen session must not guess codes on /two-factor (which
+    makes new recovery codes and marks two-factor fresh) without limit."""
+    owner, client = limited_owner
+    statuses = [
+        post_form(client, "/en/manage/two-factor", {"code": "abcdef", "email": f"decoy{n}@example.org"}).status_code
+        for n in range(3)
+    ]
+    assert statuses == [422, 422, 429]
+    for n in range(3):
+        response = post_form(client, "/en/manage/reauth",
+                             {"code": _wrong(owner.totp_secret), "email": f"other{n}@example.org"})
+    assert response.status_code == 429
+
+
+def test_wrong_current_passwords_on_the_account_page_count_towards_the_account_limit(limited_owner):
+    """A stolen session must not be a way to guess the password (and then change it)
+    without the limit the login form has."""
+    owner, client = limited_owner
+    new = {"password": "a brand new passphrase", "confirm": "a brand new passphrase"}
+    statuses = [post_form(client, "/en/manage/account", dict(new, current=f"guess {n}")).status_code
+                for n in range(3)]
+    assert statuses == [422, 422, 429]
+    assert client.get("/en/manage/account").status_code == 200, "the page itself still opens"

@@ -30,8 +30,8 @@ from campaign.outbox.models import OutboxMessage
 from campaign.privacy.keys import ip_key, utcnow
 from campaign.privacy.models import DailyKey
 from campaign.signatures.models import Signature
-from tests.conftest import body_text, csrf_token, link_in
-from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
+from tests.fixtures.mail import body_text, link_in
+from tests.fixtures.web import csrf_token
 from tests.test_signing_flow import sign
 
 PUBLIC_HOST = "sawt.test"  # the tests' PUBLIC_URL

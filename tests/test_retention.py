@@ -20,8 +20,8 @@ from campaign.signatures.models import Signature, SignatureState, Visibility
 from campaign.updates import services as updates
 from campaign.updates.models import UnsubscribeToken
 from campaign.updates.services import UpdateTextInput
-from tests.conftest import body_text, csrf_token, link_in
-from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
+from tests.fixtures.mail import body_text, link_in
+from tests.fixtures.web import csrf_token
 
 DAY = dt.timedelta(days=1)
 
@@ -336,9 +336,7 @@ def test_erase_is_linked_from_every_public_page(client, make_campaign, lang):
 
 @pytest.mark.parametrize("lang, kept", [("en", "180 days after the campaign closes"), ("ar", "180 يومًا بعد إغلاق الحملة")])
 def test_workspace_page_says_how_long_signers_details_are_kept(client, session, make_campaign, make_organiser,
-                                                                lang, kept):
-    from tests.conftest import login
-
+                                                                lang, kept, login):
     owner = make_organiser("owner")
     campaign = make_campaign(organisation_id=owner.memberships[0].organisation_id)
     login(client, owner)

@@ -1,6 +1,7 @@
 """The public signing pages through the test client, in Arabic and in English: every
 sign-form error, the form token and the honeypot, bad, expired and used links, the
-language switcher and `/`, 404s, rate limits (memory and Redis) and odd input.
+language switcher and `/`, 404s, rate limits (memory and Redis), odd input, and
+left-to-right e-mail fields on Arabic pages.
 
 Expected Arabic comes from translations/ar/LC_MESSAGES/messages.po itself, so a
 page that shows an untranslated (or wrongly looked-up) string fails here."""
@@ -23,8 +24,8 @@ from campaign.config import ROOT
 from campaign.outbox.models import OutboxMessage
 from campaign.privacy.keys import utcnow
 from campaign.signatures.models import Signature, SignatureState
-from tests.conftest import body_text, link_in
-from tests.test_organiser_accounts import new_client
+from tests.fixtures.mail import body_text, link_in
+from tests.fixtures.web import new_client
 
 LANGS = ["ar", "en"]
 OTHER = {"ar": "en", "en": "ar"}
@@ -940,3 +941,16 @@ def test_odd_input_that_is_refused_is_shown_back_escaped(web, session, slug, lan
             if field != "email":
                 assert page.one("input", name="email")["value"] == typed["email"]
     assert not signatures(session)
+
+
+@pytest.mark.parametrize("page", ["/ar/c/{slug}", "/ar/c/{slug}/check-email", "/ar/erase"])
+def test_email_fields_are_left_to_right_on_arabic_pages(make_app, make_campaign, page):
+    """An address is Latin text: in an RTL field 'layla@example.org' is shown as
+    'example.org@layla' while typing, and the signer cannot check what they typed."""
+    app = make_app()
+    with app.app_context():
+        slug = make_campaign().slug
+    html = app.test_client().get(page.format(slug=slug)).get_data(as_text=True)
+    [field] = re.findall(r'<input[^>]*type="email"[^>]*>', html)
+    assert 'dir="ltr"' in field, field
+    assert 'autocomplete="email"' in field, field

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 
 from campaign.campaigns.models import Campaign
 from campaign.signatures.models import Signature, SignatureState
-from tests.conftest import body_text, csrf_token, link_in
+from tests.fixtures.mail import body_text, link_in
+from tests.fixtures.web import csrf_token
 
 
 def counts(session, slug):

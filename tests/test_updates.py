@@ -18,8 +18,8 @@ from campaign.states import TransitionError
 from campaign.updates import services
 from campaign.updates.models import UnsubscribeToken, Update, UpdateState
 from campaign.updates.services import UpdateIncomplete, UpdateLocked, UpdateTextInput
-from tests.conftest import body_text, csrf_token, link_in, login
-from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
+from tests.fixtures.mail import body_text, link_in
+from tests.fixtures.web import csrf_token
 
 TEXTS = {
     "ar": UpdateTextInput("أخبار الحملة", "وصلت **العريضة** إلى البرلمان."),
@@ -283,7 +283,7 @@ def _compose(client, url, action="save", **fields):
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_compose_page_shows_both_languages_side_by_side(client, owned, lang):
+def test_compose_page_shows_both_languages_side_by_side(client, owned, lang, login):
     owner, _, campaign = owned
     login(client, owner)
     html = client.get(f"/{lang}/manage/campaigns/{campaign.id}/updates").get_data(as_text=True)
@@ -296,7 +296,7 @@ def test_compose_page_shows_both_languages_side_by_side(client, owned, lang):
     ("en", "Please use at most 200 characters."),
     ("ar", "يُرجى ألا يتجاوز عدد الأحرف 200."),
 ])
-def test_form_errors_keep_what_was_typed(client, session, owned, lang, expected):
+def test_form_errors_keep_what_was_typed(client, session, owned, lang, expected, login):
     owner, _, campaign = owned
     login(client, owner)
     url = f"/{lang}/manage/campaigns/{campaign.id}/updates"
@@ -309,7 +309,7 @@ def test_form_errors_keep_what_was_typed(client, session, owned, lang, expected)
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_test_send_refused_until_both_languages_are_written(client, session, owned, lang):
+def test_test_send_refused_until_both_languages_are_written(client, session, owned, lang, login):
     owner, _, campaign = owned
     login(client, owner)
     url = f"/{lang}/manage/campaigns/{campaign.id}/updates"
@@ -322,7 +322,7 @@ def test_test_send_refused_until_both_languages_are_written(client, session, own
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_preview_renders_markdown_without_saving(client, session, owned, lang):
+def test_preview_renders_markdown_without_saving(client, session, owned, lang, login):
     owner, _, campaign = owned
     login(client, owner)
     response = _compose(client, f"/{lang}/manage/campaigns/{campaign.id}/updates", action="preview",
@@ -340,7 +340,7 @@ def send_form(client, send_url: str) -> dict:
             "version": re.search(r'name="version" type="hidden" value="([^"]+)"', page).group(1)}
 
 
-def test_owner_composes_tests_confirms_and_sends(client, session, owned, add_signature, deliver):
+def test_owner_composes_tests_confirms_and_sends(client, session, owned, add_signature, deliver, login):
     owner, _, campaign = owned
     add_signature(campaign, "ليلى حداد", "layla@mail.example", opt_in=True, locale="ar")
     add_signature(campaign, "Sam Jones", "sam@mail.example", opt_in=True, locale="en")
@@ -395,7 +395,7 @@ def test_owner_composes_tests_confirms_and_sends(client, session, owned, add_sig
     assert "E-mails queued in English" in client.get(edit_url).get_data(as_text=True)
 
 
-def test_editor_cannot_send_but_sees_why(client, session, owned):
+def test_editor_cannot_send_but_sees_why(client, session, owned, login):
     owner, editor, campaign = owned
     update = services.create_draft(session, editor, campaign, TEXTS)
     session.commit()
@@ -405,7 +405,7 @@ def test_editor_cannot_send_but_sees_why(client, session, owned):
     assert client.get(f"/en/manage/campaigns/{campaign.id}/updates/{update.id}/send").status_code == 403
 
 
-def test_other_organisations_cannot_see_updates(client, session, owned, make_organiser):
+def test_other_organisations_cannot_see_updates(client, session, owned, make_organiser, login):
     owner, _, campaign = owned
     update = services.create_draft(session, owner, campaign, TEXTS)
     session.commit()
@@ -464,7 +464,7 @@ def _as_new_request():
     g.pop("organiser", None)
 
 
-def test_end_to_end_each_signer_reads_the_update_in_their_language(client, session, owned, deliver):
+def test_end_to_end_each_signer_reads_the_update_in_their_language(client, session, owned, deliver, login):
     """Two people sign through the site, one in Arabic and one in English, both asking
     for updates, and confirm from their e-mails. The owner writes an update in both
     languages and sends it: each receives it in the language they signed in, and the
@@ -511,7 +511,7 @@ def test_end_to_end_each_signer_reads_the_update_in_their_language(client, sessi
 
 
 @pytest.mark.parametrize("action", ["save", "preview", "test"])
-def test_nonsense_input_never_fails(client, session, owned, action):
+def test_nonsense_input_never_fails(client, session, owned, action, login):
     owner, _, campaign = owned
     login(client, owner)
     url = f"/en/manage/campaigns/{campaign.id}/updates"
@@ -542,6 +542,7 @@ def test_withdrawing_drops_an_update_still_waiting_for_the_signer(session, owned
     assert message.state == MessageState.dead and "sam@" not in repr(message.payload)
 
 
+@pytest.mark.slow  # 3,000 signers queued under tracemalloc
 def test_queueing_a_large_list_uses_flat_memory(session, owned):
     """Each batch is a bounded SELECT and one multi-row INSERT: memory depends on the
     batch size, not on how many signers there are."""

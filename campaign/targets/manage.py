@@ -16,6 +16,7 @@ from campaign.i18n import LANGUAGES, current_language
 from campaign.organiser import access
 from campaign.organiser.access import Permission
 from campaign.organiser.auth import campaign_for, current_organiser, login_required
+from campaign.security import accepts_files
 from campaign.targets import services
 from campaign.targets.forms import (
     CampaignTargetsForm,
@@ -125,6 +126,7 @@ def export():
 
 
 @bp.post("/targets/import")
+@accepts_files("file")
 @login_required
 def import_():
     organisation_id = _organisation_id(Permission.edit_campaigns)
