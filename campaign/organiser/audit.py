@@ -16,14 +16,16 @@ def record(
     *,
     organisation_id: int | None = None,
     campaign=None,
+    organiser_id: int | None = None,
     **detail: Any,
 ) -> AuditEntry:
     """Write an audit entry in the caller's transaction. ``campaign`` fills the
-    organisation too. ``detail`` holds plain facts, never a signer's name or address."""
+    organisation too; ``organiser_id`` names the organiser when only their id is at
+    hand. ``detail`` holds plain facts, never a signer's name or address."""
     if campaign is not None:
         organisation_id = organisation_id or campaign.organisation_id
     entry = AuditEntry(
-        organiser_id=actor.id if actor else None,
+        organiser_id=actor.id if actor else organiser_id,
         organisation_id=organisation_id,
         campaign_id=campaign.id if campaign is not None else None,
         action=action,
