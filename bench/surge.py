@@ -134,7 +134,9 @@ class Gunicorn:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--config", "python:campaign.gunicorn_conf",
              "--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT), "bench.wsgi:app"],
-            env={**env, "PORT": str(port), "WEB_CONCURRENCY": "2"}, cwd=ROOT,
+            # As production runs: two workers need REDIS_URL (campaign/gunicorn_conf.py
+            # refuses to count rate limits per worker); without it, one worker.
+            env={**env, "PORT": str(port), "WEB_CONCURRENCY": "2" if env.get("REDIS_URL") else "1"}, cwd=ROOT,
             stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -532,7 +534,7 @@ def table(run: dict, args) -> str:
         f"### {'SQLite' if name == 'sqlite' else 'PostgreSQL'}"
         + (" (page cache and limiter storage in Redis)" if run["redis"] else " (page cache in-process)"),
         "",
-        f"gunicorn sync × 2, {args.loader}, {CONNECTIONS} connections, {args.duration} s × {args.rounds} "
+        f"gunicorn sync × {2 if run['redis'] else 1}, {args.loader}, {CONNECTIONS} connections, {args.duration} s × {args.rounds} "
         "interleaved rounds, medians; ratio = req/s ÷ trivial req/s of the same round.",
         "",
         "| endpoint | req/s | p50 ms | p99 ms | ÷ trivial | target | met |",
