@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from campaign.i18n import current_language as campaign_lang
+from campaign.i18n import current_language
 
 
 def init_app(app: Flask) -> None:
@@ -25,6 +25,6 @@ def init_app(app: Flask) -> None:
                 return None
             from campaign.urls import external_url
 
-            return external_url("amplify.card", lang_code=campaign_lang(), slug=campaign.slug)
+            return external_url("amplify.card", lang_code=current_language(), slug=campaign.slug)
 
         return {"share_card_url": share_card_url}

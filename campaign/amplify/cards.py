@@ -34,8 +34,10 @@ def _font_path(weight: str, script: str) -> Path | None:
     return next((d / name for d in _FONT_DIRS if (d / name).exists()), None)
 
 
+@cache
 def available() -> bool:
-    """Whether cards can be drawn here: RAQM and the fonts."""
+    """Whether cards can be drawn here: RAQM and the fonts (the machine's, fixed
+    for the life of the process; every campaign page asks)."""
     return features.check("raqm") and all(_font_path(w, s) for w in _FONTS for s in ("arabic", "latin"))
 
 
