@@ -32,6 +32,7 @@ FEATURES = (
     "outbox",
     "amplify",
     "targets",
+    "api",
 )
 
 

@@ -234,8 +234,12 @@ def public_campaigns(session: Session) -> list[Campaign]:
     )
 
 
+# The states in which a campaign is seen by the public (its page, the API, the embeds).
+PUBLIC_STATES = (CampaignState.published, CampaignState.closed, CampaignState.archived)
+
+
 def is_public(campaign: Campaign) -> bool:
-    return campaign.state in (CampaignState.published, CampaignState.closed, CampaignState.archived)
+    return campaign.state in PUBLIC_STATES
 
 
 # --- editing in the workspace ---
