@@ -33,6 +33,7 @@ FEATURES = (
     "amplify",
     "targets",
     "api",
+    "embeds",
 )
 
 
