@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_fixtures import PHONE, assert_controls_labelled, assert_no_horizontal_scroll
-from tests.browser_helpers import assert_language, t
+from tests.browser_helpers import assert_accessible, assert_language, t
 
 pytestmark = pytest.mark.browser
 
@@ -58,6 +58,7 @@ def test_the_embed_kit_previews_each_embed_and_its_options_change_the_code_in_pl
     if page.locator("iframe.preview-sign").count():  # the signatures feature's embed
         expect(page.locator("iframe.preview-sign")).to_have_attribute("src", re.compile(r"/embed/.+/sign\?"))
     assert_controls_labelled(page)
+    assert_accessible(page, f"embed kit, {lang}")
 
     # Dark and compact, chosen in place: previews, code and address follow, no reload.
     page.evaluate("window.notReloaded = true")
@@ -101,6 +102,7 @@ def test_the_counter_shows_a_new_signature_without_reloading(make_page, live_ser
     page.goto(f"/embed/{campaign.slug}/counter?lang={lang}&digits=arab")
     line = page.locator(".count-line")
     expect(line).to_have_text(before)
+    assert_accessible(page, f"counter, {lang}")
     page.evaluate("window.notReloaded = true")
 
     add_signature(campaign)  # confirmed, as after the mail's link
@@ -143,7 +145,7 @@ def test_the_counter_shows_a_new_signature_without_reloading(make_page, live_ser
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
-def test_the_map_and_the_badge_read_on_a_phone(make_page, live_server, session, make_campaign, add_signature, lang):
+def test_the_map_reads_on_a_phone_in_its_embed_and_on_the_campaign_page(make_page, live_server, session, make_campaign, add_signature, lang):
     campaign = make_campaign()
     for code in ("LB", "SY", "FR", "BH"):
         for _ in range(10):
@@ -159,8 +161,14 @@ def test_the_map_and_the_badge_read_on_a_phone(make_page, live_server, session, 
     assert page.locator("svg.world-map").evaluate("svg => svg.getBoundingClientRect().width") > 300
     assert page.locator("use[href$='#BH']").evaluate("use => use.getBBox().width") > 0
     assert_no_horizontal_scroll(page)
+    assert_accessible(page, f"map, {lang}, phone")
     page.goto(f"/{lang}/c/{campaign.slug}/embed")
     assert_no_horizontal_scroll(page)
+    page.goto(f"/{lang}/c/{campaign.slug}")  # the map under the table of countries
+    page.locator("figure.signature-map").scroll_into_view_if_needed()
+    assert page.locator("figure.signature-map use[href$='#SY']").evaluate("use => use.getBBox().width") > 0
+    assert_no_horizontal_scroll(page)
+    assert_accessible(page, f"campaign page with its map, {lang}, phone")
     page.goto(f"/embed/{campaign.slug}/badge.svg?lang={lang}")
     assert_only_our_origin(seen, live_server.url)
     assert not [url for url in seen if "fonts" in url and "/embed/" in url]
