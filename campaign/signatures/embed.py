@@ -39,7 +39,7 @@ from campaign.signatures.forms import ResendForm, SignForm
 from campaign.signatures.services import clean_referral
 from campaign.urls import external_url
 
-bp = Blueprint("signatures_embed", __name__, url_prefix="/embed")
+bp = Blueprint("embed_sign", __name__, url_prefix="/embed")
 
 THEMES = ("light", "dark")
 EMBED_REFERRAL = REFERRAL_CODES["embed"]
@@ -163,7 +163,7 @@ def sign_snippet(campaign: Campaign, lang: str, *, theme: str = "light", ref: st
     the host page as a ``sawt:signed`` DOM event on the iframe. ``referrerpolicy``
     keeps the host's article address from reaching us at all."""
     theme = theme if theme in THEMES else THEMES[0]
-    src = external_url("signatures_embed.sign_form", slug=campaign.slug, lang=lang,
+    src = external_url("embed_sign.sign_form", slug=campaign.slug, lang=lang,
                        theme=None if theme == THEMES[0] else theme,
                        ref=embed_referral(ref) if ref else None)
     script = external_url("static", filename=HOST_SCRIPT)
