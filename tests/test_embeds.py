@@ -476,7 +476,9 @@ def test_the_embed_kit_gives_the_code_of_each_embed_with_the_chosen_options(web,
     assert f"http://sawt.test/embed/{campaign.slug}/counter{query}" in codes["counter"]
     assert "height=&#34;230&#34;" in codes["counter"]
     assert f"http://sawt.test/embed/{campaign.slug}/badge.svg{query}" in codes["badge_svg"]
-    assert f"http://sawt.test/embed/{campaign.slug}/sign{query}" in codes["sign"]
+    # The sign form's code is the signatures feature's own, with its optional script.
+    assert f"http://sawt.test/embed/{campaign.slug}/sign?lang={lang}&#34;" in codes["sign"]
+    assert "http://sawt.test/static/embed-host.js" in codes["sign"]
     # Live previews of our own embeds, with the same options.
     loads = resources(html).loads
     assert f"/embed/{campaign.slug}/counter?lang={lang}&digits=latn&theme=light&size=full" in loads
@@ -496,6 +498,7 @@ def test_the_kit_s_links_and_code_follow_the_options_chosen(web, make_campaign):
     assert "counter?lang=ar&amp;amp;digits=arab&amp;amp;theme=dark&amp;amp;size=compact" in html
     assert "height=&#34;124&#34;" in html  # the compact counter's height
     assert 'class="preview-counter size-compact"' in html
+    assert "/sign?lang=ar&amp;amp;theme=dark" in html
     typo = web.get(f"/en/c/{slug}/embed?lang=zz&theme=neon")
     assert typo.status_code == 200
     assert "counter?lang=en&amp;amp;digits=latn&amp;amp;theme=light&amp;amp;size=full" in typo.get_data(as_text=True)

@@ -29,25 +29,22 @@ from campaign.amplify.share import REFERRAL_CODES
 from campaign.campaigns.models import Campaign
 from campaign.campaigns.page import public_campaign_or_404
 from campaign.embeds import badges, services, worldmap
-from campaign.embeds.options import EmbedOptions
+from campaign.embeds.options import THEMES, EmbedOptions
 from campaign.extensions import db
 from campaign.i18n import LANGUAGES, current_language
 from campaign.public_cache import public, rendered
 from campaign.security import allow_framing
+from campaign.signatures.embed import sign_snippet
 from campaign.urls import external_url
 
 bp = Blueprint("embeds", __name__, url_prefix="/embed")
 kit_bp = Blueprint("kit", __name__, url_prefix="/<lang_code>")
 oembed_bp = Blueprint("oembed", __name__)
 
-# How often a counter asks for its count (seconds; each reader's script adds up to
-# a quarter at random, so that a crowd opened at once does not ask at once).
-REFRESH_SECONDS = 12
 # The height an iframe needs for each embed and size, with the goal's bar (px).
 HEIGHTS = {
     "counter": {"full": 230, "compact": 124},
     "map": {"full": 620, "compact": 400},
-    "sign": {"full": 720, "compact": 720},
 }
 COUNTRIES_SECONDS = 30  # the map's counts by country are one grouped query per campaign this often
 MAX_SLUG = 80
@@ -135,7 +132,9 @@ def _render_counter(slug: str, options: EmbedOptions) -> tuple[int, str, str]:
             sentences=count_sentences(lang),
             count_url=url_for("api.count", slug=facts.slug),
             campaign_url=_campaign_url(facts.slug, lang, "counter"),
-            refresh_seconds=REFRESH_SECONDS,
+            # Each reader's script adds up to a quarter at random, so that a crowd
+            # that opened an article at once does not ask at once.
+            refresh_seconds=current_app.config["EMBED_REFRESH_SECONDS"],
         )
     return 200, html, _etag(html)
 
@@ -223,14 +222,19 @@ def kit_link_section(campaign: Campaign, lang: str, preview: bool) -> dict:
 @dataclass(frozen=True)
 class Snippet:
     """One embed's code for a journalist to copy: ``{query}`` stands for the
-    options, ``{height}`` for the height the chosen size needs."""
+    options, ``{height}`` for the height the chosen size needs. The sign form's
+    code is the signatures feature's (``sign_snippet``): one variant per language
+    and theme, the options it takes."""
 
     name: str
     path: str  # the embed's own address, for the preview
-    template: str
+    template: str = ""
     heights: dict[str, int] | None = None
+    variants: dict[str, str] | None = None
 
     def code(self, options: EmbedOptions) -> str:
+        if self.variants:
+            return self.variants[f"{options.lang}:{options.theme}"]
         height = str(self.heights[options.size]) if self.heights else ""
         return self.template.replace("{query}", escape(options.query())).replace("{height}", height)
 
@@ -238,10 +242,8 @@ class Snippet:
 def kit_snippets(campaign: Campaign, lang: str) -> dict[str, Snippet]:
     base = current_app.config["PUBLIC_URL"].rstrip("/")
     slug = campaign.slug
-
+    title = campaign.title_in(lang)
     paths = {"counter": url_for("embeds.counter", slug=slug), "map": url_for("embeds.map_page", slug=slug)}
-    # The embedded sign form is the signatures feature's, beside the others.
-    paths["sign"] = paths["counter"].rsplit("/", 1)[0] + "/sign"
 
     def frame(name: str, label: str, width: int) -> Snippet:
         return Snippet(name, paths[name],
@@ -252,26 +254,17 @@ def kit_snippets(campaign: Campaign, lang: str) -> dict[str, Snippet]:
     def image(kind: str) -> Snippet:
         path = url_for(f"embeds.badge_{kind}", slug=slug)
         link = escape(_campaign_url(slug, lang, "badge"))
-        alt = escape(_("%(title)s: live count of signatures", title=campaign.title_in(lang)))
+        alt = escape(_("%(title)s: live count of signatures", title=title))
         return Snippet(f"badge_{kind}", path, f'<a href="{link}"><img src="{base}{path}{{query}}" alt="{alt}"></a>')
 
+    sign = {f"{code}:{theme}": str(sign_snippet(campaign, code, theme=theme)) for code in LANGUAGES for theme in THEMES}
     return {
-        "counter": frame("counter", _("Live signature count: %(title)s", title=campaign.title_in(lang)), 480),
+        "counter": frame("counter", _("Live signature count: %(title)s", title=title), 480),
         "badge_svg": image("svg"),
         "badge_png": image("png"),
-        "map": frame("map", _("Map of signatures: %(title)s", title=campaign.title_in(lang)), 720),
-        "sign": frame("sign", _("Sign: %(title)s", title=campaign.title_in(lang)), 560),
+        "map": frame("map", _("Map of signatures: %(title)s", title=title), 720),
+        "sign": Snippet("sign", url_for("embed_sign.sign_form", slug=slug), variants=sign),
     }
-
-
-def _has_page(path: str) -> bool:
-    """Whether some view answers GET at ``path`` (the embedded sign form is another
-    feature's: the kit previews it only where it is there)."""
-    try:
-        current_app.url_map.bind("localhost").match(path, method="GET")
-    except HTTPException:
-        return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -320,7 +313,6 @@ def embed(slug: str):
         snippets=snippets,
         pickers=_pickers(slug, options),
         png=cards.available(),
-        sign_preview=_has_page(snippets["sign"].path),
         oembed_url=oembed_discovery_url(campaign, lang),
         campaign_url=external_url("campaigns.show", lang_code=lang, slug=slug),
     )

@@ -31,6 +31,10 @@
       var height = state.size === "compact" ? heights[1] : heights[0];
       code.value = code.dataset.template.split("{query}").join(escapeHtml(q)).split("{height}").join(height || "");
     });
+    kit.querySelectorAll("textarea[data-variants]").forEach(function (code) {
+      var variant = JSON.parse(code.dataset.variants)[state.lang + ":" + state.theme];
+      if (variant) code.value = variant;
+    });
     kit.querySelectorAll("a[data-option]").forEach(function (link) {
       var values = Object.assign({}, state);
       values[link.dataset.option] = link.dataset.value;
