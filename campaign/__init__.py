@@ -34,6 +34,7 @@ FEATURES = (
     "amplify",
     "targets",
     "api",
+    "embeds",
 )
 
 

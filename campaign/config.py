@@ -116,6 +116,9 @@ def from_environment(instance_path: str) -> dict:
         # The worker waits this long at most between tries while the database is away.
         "WORKER_MAX_BACKOFF_SECONDS": float(os.environ.get("WORKER_MAX_BACKOFF_SECONDS", "30")),
         "PUBLIC_BREAKDOWN_MIN": _int("PUBLIC_BREAKDOWN_MIN", 10),
+        # How often an embedded counter asks for its count (seconds, plus up to a
+        # quarter at random): longer eases the count API in a surge.
+        "EMBED_REFRESH_SECONDS": _int("EMBED_REFRESH_SECONDS", 12),
         # Page views are counted in memory and written every this many seconds (0: at once).
         "VIEW_COUNT_FLUSH_SECONDS": float(os.environ.get("VIEW_COUNT_FLUSH_SECONDS", "10")),
         "ORGANISER_IDLE_MINUTES": _int("ORGANISER_IDLE_MINUTES", 30),

@@ -81,12 +81,15 @@ class Representation:
         return response
 
 
-def rendered(key: str, render: Callable[[], object]):
+def rendered(key: str, render: Callable[[], object], *, seconds: int | None = None):
     """What ``render()`` gives (a page, or a page with what it needs to be served),
-    kept under ``key`` and produced at most once per PAGE_CACHE_SECONDS."""
-    seconds = current_app.config["PAGE_CACHE_SECONDS"]
-    if seconds <= 0:
+    kept under ``key`` and produced at most once per PAGE_CACHE_SECONDS (or per
+    ``seconds``, for what may be older than a page; with PAGE_CACHE_SECONDS 0
+    nothing is kept)."""
+    page_seconds = current_app.config["PAGE_CACHE_SECONDS"]
+    if page_seconds <= 0:
         return render()
+    seconds = seconds or page_seconds
     html = cache.get(key)
     if html is None:
         html = render()

@@ -37,9 +37,9 @@ THEMES = {"ar": "dark", "en": "light"}
 EMBEDS = {
     "sign": '<iframe id="sawt-sign" src="{ours}/embed/{slug}/sign?lang={lang}&theme={theme}&ref=partner-news" '
             'title="Sign" width="100%" height="200" referrerpolicy="no-referrer"></iframe>',
-    # Once the embeds feature lands (issue 12): the counter and the badge.
-    # "counter": '<iframe id="sawt-counter" src="{ours}/embed/{slug}/counter?lang={lang}" title="Count"></iframe>',
-    # "badge": '<img id="sawt-badge" src="{ours}/embed/{slug}/badge.svg?lang={lang}" alt="Count">',
+    "counter": '<iframe id="sawt-counter" src="{ours}/embed/{slug}/counter?lang={lang}&theme={theme}" '
+               'title="Count" width="100%" height="230" style="border:0"></iframe>',
+    "badge": '<img id="sawt-badge" src="{ours}/embed/{slug}/badge.svg?lang={lang}" alt="Count">',
 }
 # The host's own page: its embeds, Sawt's optional host script, and a script of the
 # host's that records every message and "sawt:signed" event, and shows the count it
@@ -153,6 +153,7 @@ def settle(frame) -> None:
 def test_signing_through_the_embedded_form_on_another_site(lang, live_server, host_site, make_page, make_campaign,
                                                            monkeypatch):
     app = live_server.app
+    app.config["EMBED_REFRESH_SECONDS"] = 1  # the counter asks every 12 s or so; a test need not wait
     told = record_what_the_server_is_told(app, monkeypatch)
     slug = make_campaign().slug
     ours = live_server.url
@@ -164,7 +165,8 @@ def test_signing_through_the_embedded_form_on_another_site(lang, live_server, ho
     requests = []
     page.on("request", lambda request: requests.append(request))
     page.goto("/article")
-    expect(page.locator("#count")).to_have_text("0")
+    host_sees_the_count(page, 0, timeout=5_000)
+    page.wait_for_function("() => document.getElementById('sawt-badge').naturalWidth > 300")
 
     # --- The form in the frame: our page, in the host's language and theme, fitted to its height.
     frame_element = page.locator("#sawt-sign")
@@ -270,8 +272,11 @@ def test_signing_through_the_embedded_form_on_another_site(lang, live_server, ho
 
 
 def host_sees_the_count(page, count: int, *, timeout: int) -> None:
-    """Every view of the count on the host page shows ``count``."""
+    """Every view of the count on the host page shows ``count``: the host's own
+    reading of the count API, and the embedded counter (which refreshes itself)."""
     expect(page.locator("#count")).to_have_text(str(count), timeout=timeout)
+    counter = page.frame_locator("#sawt-counter").locator(".count-line")
+    expect(counter).to_have_attribute("data-count", str(count), timeout=timeout)
 
 
 @pytest.mark.parametrize("lang", ["ar", "en"])
