@@ -45,7 +45,7 @@ def _security_headers(headers, path: str, url: str) -> None:
     headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
     headers["X-Frame-Options"] = "DENY"
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
+    headers["Referrer-Policy"] = "same-origin"
     headers["Cross-Origin-Resource-Policy"] = "cross-origin" if _FOR_OTHER_SITES.search(url) else "same-origin"
 
 
