@@ -86,7 +86,7 @@ def _database_connect_timeout(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from campaign import i18n, security, static_files, urls
+    from campaign import i18n, public_cache, security, static_files, urls
     from campaign.extensions import babel, cache, csrf, db, limiter, migrate
 
     db.init_app(app)
@@ -99,6 +99,8 @@ def register_extensions(app: Flask) -> None:
     security.init_app(app)
     urls.init_app(app)
     static_files.init_app(app)
+    # Outermost: a kept public page is answered before anything else runs.
+    public_cache.init_app(app)
     _configure_sqlite(app)
 
     # Import every model so metadata (and Alembic) see the whole schema.
