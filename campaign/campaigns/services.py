@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, defer, lazyload
 
 from campaign.campaigns.models import (
     Campaign,
@@ -213,14 +213,16 @@ def close_expired(session: Session) -> int:
 
 
 def get_by_slug(session: Session, slug: str, *, lean: bool = False) -> Campaign | None:
-    """The campaign at ``slug``. ``lean`` leaves its texts and demands unloaded until
-    something reads them (signing needs neither)."""
+    """The campaign at ``slug``. ``lean`` leaves its texts, demands and counts
+    unloaded until something reads them (signing needs none of them)."""
     if "\x00" in slug:  # no slug has one, and PostgreSQL refuses NUL in a query
         return None
-    query = sa.select(Campaign).where(Campaign.slug == slug)
-    if lean:
-        query = query.options(lazyload(Campaign.texts), lazyload(Campaign.demands))
-    return session.scalar(query)
+    return session.scalar(_LEAN_BY_SLUG if lean else _BY_SLUG, {"slug": slug})
+
+
+_BY_SLUG = sa.select(Campaign).where(Campaign.slug == sa.bindparam("slug"))
+_LEAN_BY_SLUG = _BY_SLUG.options(lazyload(Campaign.texts), lazyload(Campaign.demands),
+                                 defer(Campaign.verified_count), defer(Campaign.pending_count))
 
 
 def public_campaigns(session: Session) -> list[Campaign]:
