@@ -117,10 +117,6 @@ def known_addresses(n: int = TRIES + WARM_UP) -> list[str]:
     return [f"known{i}@mail.example" for i in range(n)]
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "a known address costs ~0.2 ms more (p < 0.001 on a quiet machine): the IntegrityError "
-    "and savepoint rollback of sign(); INSERT .. ON CONFLICT removed it, but bypassed the "
-    "statements feature's before_flush stamping of the version signed"))
 def test_sign_takes_as_long_for_an_address_that_signed(site):
     app, client, slug = site
     sign_up(app, slug, known_addresses())

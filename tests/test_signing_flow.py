@@ -95,3 +95,57 @@ def test_confirm_page_shows_what_is_being_confirmed(client, session, make_campai
         for text in ("What you are confirming", "Lebanon", "Full name and country", "Yes",
                      "sign again with the right details"):
             assert text in page
+
+
+def _statement_shape(statement: str) -> tuple[str, str]:
+    """("INSERT", "signatures"), ("SELECT", "campaigns"): what a statement does, to what."""
+    words = statement.split()
+    verb = words[0].upper()
+    table = words[words.index("INTO") + 1] if verb == "INSERT" else words[[w.upper() for w in words].index("FROM") + 1]
+    return verb, table.strip('"')
+
+
+def test_signing_costs_four_statements_and_the_same_ones_for_a_known_address(make_app, make_campaign, session,
+                                                                                deliver):
+    """The sign form's cost, held so that it cannot grow unnoticed: the campaign's
+    row, the signature, a count change, the outbox row; one commit. An address that
+    has signed (pending, confirmed) sends the very same statements, so the answer's
+    timing tells nothing (its mail is the worker's work)."""
+    from sqlalchemy import event
+
+    from campaign.extensions import db
+
+    app = make_app()
+    with app.app_context():
+        engine = db.engine
+    slug = make_campaign().slug
+    session.commit()
+    client = app.test_client()
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    def sign_once(email: str) -> list[tuple[str, str]]:
+        seen.clear()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            response = client.post(f"/en/c/{slug}/sign", headers={"Sec-Fetch-Site": "same-origin"}, data={
+                "name": "Layla Haddad", "email": email, "country": "LB", "visibility": "initials"})
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert response.status_code == 303
+        return [_statement_shape(s) for s in seen]
+
+    sign_once("first@example.org")  # the day's address key is read once per process
+    deliver()
+    expected = [("SELECT", "campaigns"), ("INSERT", "signatures"), ("INSERT", "campaign_count_changes"),
+                ("INSERT", "outbox_messages")]
+    assert sign_once("layla@example.org") == expected, "a new address"
+    assert sign_once("Layla+again@example.org") == expected, "an address waiting for its confirmation"
+    [message] = deliver()  # the second mail, a repeat of the first, is not sent
+    path = urlsplit(link_in(message, "/confirm/")).path
+    assert client.post(path, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 303
+    assert sign_once("layla@example.org") == expected, "a confirmed signer"
+    [notice] = deliver()
+    assert "already signed" in body_text(notice)

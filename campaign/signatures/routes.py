@@ -79,7 +79,7 @@ def sign(slug: str):
         return page.render(campaign, status=200 if admission == crowds.Admission.ask else 422, overrides={
             "sign": {"form": form, "challenge": crowds.new_challenge()},
         })
-    signature, _outcome = services.sign(
+    services.take_signature(
         db.session,
         campaign,
         SignInput(
@@ -93,9 +93,8 @@ def sign(slug: str):
         ),
         locale=lang,
         ip_key=ip_key,
+        held=admission == crowds.Admission.hold,
     )
-    if admission == crowds.Admission.hold:
-        services.hold(db.session, signature)
     db.session.commit()
     crowds.count_signing(ip_key)
     return redirect(url_for(".check_email", slug=slug), code=303)
