@@ -151,11 +151,12 @@ def confirm_post(token: str):
         signature = services.verify(db.session, token)
     except TokenError as exc:
         return _token_problem(exc.problem, exc.signature)
-    db.session.commit()
     # The pass (a short-lived signed token, no cookie) lets the signer write to the
-    # campaign's targets from the thank-you page.
-    return redirect(url_for(".thanks", slug=signature.campaign.slug, confirmed=1, p=letters_pass(signature)),
-                    code=303)
+    # campaign's targets from the thank-you page. Made before the commit, which
+    # would have the signature and its campaign read again.
+    thanks = url_for(".thanks", slug=signature.campaign.slug, confirmed=1, p=letters_pass(signature))
+    db.session.commit()
+    return redirect(thanks, code=303)
 
 
 @bp.get("/c/<slug>/thanks")

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, joinedload, lazyload
+from sqlalchemy.orm.util import identity_key
 
 from campaign.campaigns.models import Campaign, CampaignKind, CountChange
 from campaign.mail.backends import PermanentFailure
@@ -128,11 +129,13 @@ def move(session: Session, signature: Signature, new: SignatureState, **values) 
     goes through here. False if someone else got there first."""
     old = signature.state
     old.check(new)
+    # The signature in memory takes the new values as the UPDATE sets them (those
+    # given as SQL expressions are read again when next used): no SELECT after it.
     result = session.execute(
         sa.update(Signature)
         .where(Signature.id == signature.id, Signature.state == old)
         .values(state=new, **values)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="evaluate")
     )
     if result.rowcount != 1:
         session.refresh(signature)
@@ -144,9 +147,9 @@ def move(session: Session, signature: Signature, new: SignatureState, **values) 
         counters[_COUNTERS[new]] = +1
     if counters:
         _count(session, signature.campaign_id, **counters)
-    session.flush()
-    session.refresh(signature)
-    session.expire(signature.campaign, ["verified_count", "pending_count"])
+    campaign = session.identity_map.get(identity_key(Campaign, signature.campaign_id))
+    if campaign is not None:
+        session.expire(campaign, ["verified_count", "pending_count"])
     return True
 
 
@@ -436,9 +439,19 @@ def _sign_again(
 
 
 def _by_token(session: Session, column, token: str) -> Signature | None:
+    """The signature a link's token names, with its campaign (without the
+    campaign's texts, demands and counts, which a confirmation does not need)."""
     if not token or len(token) > 100:
         return None
-    return session.scalar(sa.select(Signature).where(column == token_hash(token)))
+    return session.scalar(_BY_TOKEN[column.key], {"hash": token_hash(token)})
+
+
+_BY_TOKEN = {
+    column.key: sa.select(Signature).where(column == sa.bindparam("hash")).options(
+        joinedload(Signature.campaign).options(lazyload(Campaign.texts), lazyload(Campaign.demands),
+                                               defer(Campaign.verified_count), defer(Campaign.pending_count)))
+    for column in (Signature.verify_token_hash, Signature.withdraw_token_hash)
+}
 
 
 def find_for_confirmation(session: Session, token: str) -> Signature:
@@ -459,8 +472,14 @@ def verify(session: Session, token: str) -> Signature:
     Confirming twice is harmless; the count moves once."""
     signature = find_for_confirmation(session, token)
     if signature.state == SignatureState.pending:
-        move(session, signature, SignatureState.verified, verified_at=utcnow())
-        release_email(session, signature)
+        released = {}
+        if signature.email is not None and not signature.opt_in:
+            # What release_email does, in the same UPDATE: the address goes now unless a
+            # mail to it is still waiting (it goes then, release_after_delivery).
+            waiting = sa.exists().where(OutboxMessage.signature_id == Signature.id,
+                                        OutboxMessage.state == MessageState.queued)
+            released = {"email": sa.case((waiting, Signature.email), else_=None)}
+        move(session, signature, SignatureState.verified, verified_at=utcnow(), **released)
     elif _held_unconfirmed(signature):
         confirm_held(session, signature)
     return signature
