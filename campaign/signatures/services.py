@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, defer, joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from campaign.campaigns.models import Campaign, CampaignKind, CountChange
@@ -129,17 +130,22 @@ def move(session: Session, signature: Signature, new: SignatureState, **values) 
     goes through here. False if someone else got there first."""
     old = signature.state
     old.check(new)
-    # The signature in memory takes the new values as the UPDATE sets them (those
-    # given as SQL expressions are read again when next used): no SELECT after it.
+    session.flush()  # the signature's own pending changes go first
+    table = Signature.__table__
     result = session.execute(
-        sa.update(Signature)
-        .where(Signature.id == signature.id, Signature.state == old)
-        .values(state=new, **values)
-        .execution_options(synchronize_session="evaluate")
+        table.update().where(table.c.id == signature.id, table.c.state == old).values(state=new, **values)
     )
     if result.rowcount != 1:
         session.refresh(signature)
         return False
+    # The signature in memory takes the values the UPDATE set (one given as an SQL
+    # expression is read again if it is used): no SELECT after it.
+    set_committed_value(signature, "state", new)
+    for name, value in values.items():
+        if isinstance(value, sa.ClauseElement):
+            session.expire(signature, [name])
+        else:
+            set_committed_value(signature, name, value)
     counters = {}
     if old in _COUNTERS:
         counters[_COUNTERS[old]] = -1
