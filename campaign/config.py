@@ -109,6 +109,9 @@ def from_environment(instance_path: str) -> dict:
         # The worker waits this long at most between tries while the database is away.
         "WORKER_MAX_BACKOFF_SECONDS": float(os.environ.get("WORKER_MAX_BACKOFF_SECONDS", "30")),
         "PUBLIC_BREAKDOWN_MIN": _int("PUBLIC_BREAKDOWN_MIN", 10),
+        # The campaign page's signers-by-country table is counted at most this often
+        # per campaign and web process (a GROUP BY over every confirmed signature).
+        "PUBLIC_BREAKDOWN_SECONDS": _int("PUBLIC_BREAKDOWN_SECONDS", 10),
         # Page views are counted in memory and written every this many seconds (0: at once).
         "VIEW_COUNT_FLUSH_SECONDS": float(os.environ.get("VIEW_COUNT_FLUSH_SECONDS", "10")),
         "ORGANISER_IDLE_MINUTES": _int("ORGANISER_IDLE_MINUTES", 30),

@@ -2,6 +2,7 @@
 once and served many times (the page cache), and counts without a hot row."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -322,3 +323,30 @@ def test_32_signers_at_once_on_one_campaign_are_counted_exactly(app, session, ma
     services.fold_counts(session)
     session.commit()
     assert services.reconcile_counts(session) == []
+
+
+def test_the_country_breakdown_is_counted_once_per_its_interval(make_app, session, make_campaign, add_signature):
+    """Even with the page cache off, the signers-by-country table (a GROUP BY over
+    every confirmed signature) is counted once per PUBLIC_BREAKDOWN_SECONDS."""
+    app = make_app(PUBLIC_BREAKDOWN_SECONDS=60, PUBLIC_BREAKDOWN_MIN=1)
+    campaign = make_campaign()
+    add_signature(campaign, country="LB", visibility=Visibility.counted)
+    session.commit()
+    client = app.test_client()
+
+    def table() -> str:
+        html = client.get(f"/en/c/{campaign.slug}").get_data(as_text=True)
+        assert f'<strong class="count-number">{campaign.verified_count}</strong>' in html, "the count is live"
+        return re.search(r'<table class="breakdown">.*?</table>', html, re.DOTALL).group(0)
+
+    assert "Lebanon" in table()
+    add_signature(campaign, country="EG", visibility=Visibility.counted)
+    session.commit()
+    statements, stop = count_queries(app)
+    try:
+        assert "Egypt" not in table()
+    finally:
+        stop()
+    assert not [s for s in statements if "GROUP BY signatures.country" in s]
+    app.config["PUBLIC_BREAKDOWN_SECONDS"] = 0
+    assert "Egypt" in table()

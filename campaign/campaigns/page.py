@@ -12,6 +12,8 @@ gives it its data; the page puts it in a slot, ordered by ``order``:
 - ``main``: after the text and demands;
 - ``aside``: beside the text on wide screens, after it on phones (the sign form).
 
+Sections registered with the same data function get its data from one call.
+
 A section's template sees ``campaign``, ``text``, ``lang``, ``preview`` and its own
 data as ``data``. When a section's data holds a ``form`` with errors (a failed
 post re-renders the page), the page lists those errors at the top.
@@ -185,8 +187,12 @@ def render(campaign: Campaign, *, status: int = 200, preview: bool = False,
 def _render_html(campaign: Campaign, lang: str, *, preview: bool, overrides: dict[str, dict]) -> str:
     slots: dict[str, list[RenderedSection]] = {slot: [] for slot in SLOTS}
     sections = sorted(current_app.extensions.get(_SECTIONS, {}).values(), key=lambda s: (s.order, s.name))
+    # Two sections drawn from the same data (a byline and its full list) read it once.
+    computed: dict[SectionData, dict] = {}
     for section in sections:
-        data = section.data(campaign, lang, preview)
+        if section.data not in computed:
+            computed[section.data] = section.data(campaign, lang, preview)
+        data = dict(computed[section.data])
         data.update(overrides.get(section.name, {}))
         slots[section.slot].append(RenderedSection(section.name, section.template, data))
     forms_with_errors = [

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+import time
+
+from flask import (Blueprint, current_app, make_response, redirect, render_template, render_template_string,
+                   request, url_for)
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from campaign.amplify.share import campaign_link, share_panel
 from campaign.campaigns import page
@@ -26,11 +30,32 @@ CHECK_FAILED = _l("The automatic check of your browser did not work (it may have
 # --- this feature's sections of the campaign page ---
 
 def sign_section(campaign: Campaign, lang: str, preview: bool) -> dict:
-    """The count and the sign form (switched off in the editor's preview)."""
-    form = None
-    if campaign.is_open or preview:
+    """The sign form (switched off in the editor's preview). A failed post passes
+    its own ``form`` (what was typed, and the errors) instead of the blank one."""
+    if not (campaign.is_open or preview):
+        return {"form": None}
+    return {"form": None, "blank_form": _blank_form(campaign, lang, disabled=preview)}
+
+
+_BLANK_FORMS = "sawt.blank_sign_forms"
+_SIGN_FORM = ('{% from "signatures/_form.html" import sign_form %}'
+              '{{ sign_form(campaign, form, disabled=disabled, lang=lang) }}')
+
+
+def _blank_form(campaign: Campaign, lang: str, *, disabled: bool) -> Markup:
+    """The blank sign form, drawn once per campaign address, kind and language in
+    each process: it is the same for every reader (their share channel goes in the
+    page's referral slot), and drawing its fields was a fifth of the page's render."""
+    key = (campaign.slug, campaign.kind.value, lang, disabled)
+    drawn = current_app.extensions.setdefault(_BLANK_FORMS, {})
+    html = drawn.get(key)
+    if html is None:
+        if len(drawn) >= 256:
+            drawn.clear()
         form = SignForm(lang, formdata=None, ref=page.REFERRAL_SLOT)
-    return {"form": form}
+        html = drawn[key] = Markup(render_template_string(_SIGN_FORM, campaign=campaign, form=form,
+                                                          disabled=disabled, lang=lang))
+    return html
 
 
 def recent_signers_section(campaign: Campaign, lang: str, preview: bool) -> dict:
@@ -40,7 +65,27 @@ def recent_signers_section(campaign: Campaign, lang: str, preview: bool) -> dict
 
 def countries_section(campaign: Campaign, lang: str, preview: bool) -> dict:
     minimum = current_app.config["PUBLIC_BREAKDOWN_MIN"]
-    return {"breakdown": country_breakdown(db.session, campaign, minimum), "minimum": minimum}
+    return {"breakdown": _recent_breakdown(campaign, minimum), "minimum": minimum}
+
+
+_BREAKDOWNS = "sawt.country_breakdowns"
+
+
+def _recent_breakdown(campaign: Campaign, minimum: int):
+    """country_breakdown, counted at most once per PUBLIC_BREAKDOWN_SECONDS per
+    campaign in this process: it groups every confirmed signature, and a page read
+    by a crowd would count them for each reader."""
+    seconds = current_app.config["PUBLIC_BREAKDOWN_SECONDS"]
+    if seconds <= 0:
+        return country_breakdown(db.session, campaign, minimum)
+    kept = current_app.extensions.setdefault(_BREAKDOWNS, {})
+    now = time.monotonic()
+    entry = kept.get((campaign.id, minimum))
+    if entry is None or entry[0] <= now:
+        if len(kept) > 1000:
+            kept.clear()
+        entry = kept[(campaign.id, minimum)] = (now + seconds, country_breakdown(db.session, campaign, minimum))
+    return entry[1]
 
 
 def _render_with_form(campaign: Campaign, form: SignForm | None, status: int):
