@@ -9,6 +9,7 @@ Views never pass None: they are behind login.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -217,12 +218,17 @@ def get_by_slug(session: Session, slug: str, *, lean: bool = False) -> Campaign 
     unloaded until something reads them (signing needs none of them)."""
     if "\x00" in slug:  # no slug has one, and PostgreSQL refuses NUL in a query
         return None
-    return session.scalar(_LEAN_BY_SLUG if lean else _BY_SLUG, {"slug": slug})
+    return session.scalar(_by_slug_query(lean), {"slug": slug})
 
 
-_BY_SLUG = sa.select(Campaign).where(Campaign.slug == sa.bindparam("slug"))
-_LEAN_BY_SLUG = _BY_SLUG.options(lazyload(Campaign.texts), lazyload(Campaign.demands),
-                                 defer(Campaign.verified_count), defer(Campaign.pending_count))
+@functools.cache
+def _by_slug_query(lean: bool):
+    # Built on first use: loader options need every model mapped.
+    query = sa.select(Campaign).where(Campaign.slug == sa.bindparam("slug"))
+    if lean:
+        query = query.options(lazyload(Campaign.texts), lazyload(Campaign.demands),
+                              defer(Campaign.verified_count), defer(Campaign.pending_count))
+    return query
 
 
 def public_campaigns(session: Session) -> list[Campaign]:

@@ -449,15 +449,15 @@ def _by_token(session: Session, column, token: str) -> Signature | None:
     campaign's texts, demands and counts, which a confirmation does not need)."""
     if not token or len(token) > 100:
         return None
-    return session.scalar(_BY_TOKEN[column.key], {"hash": token_hash(token)})
+    return session.scalar(_by_token_query(column.key), {"hash": token_hash(token)})
 
 
-_BY_TOKEN = {
-    column.key: sa.select(Signature).where(column == sa.bindparam("hash")).options(
+@functools.cache
+def _by_token_query(column: str):
+    # Built on first use: loader options need every model mapped.
+    return sa.select(Signature).where(getattr(Signature, column) == sa.bindparam("hash")).options(
         joinedload(Signature.campaign).options(lazyload(Campaign.texts), lazyload(Campaign.demands),
                                                defer(Campaign.verified_count), defer(Campaign.pending_count)))
-    for column in (Signature.verify_token_hash, Signature.withdraw_token_hash)
-}
 
 
 def find_for_confirmation(session: Session, token: str) -> Signature:
