@@ -222,12 +222,10 @@ def _queue_mail(
 def _queue_link_mail(session: Session, signature_id: int, campaign_id: int, seed: str, template: str, *,
                      to: str, locale: str, confirming: bool) -> None:
     """Queue a mail carrying the signature's links, to be rendered by the worker
-    (compose_link_mail): the request writes one outbox row and renders nothing."""
+    (compose_link_mail): the request writes one outbox row and renders nothing.
+    The row holds the links' seed, not the links: without DATA_KEY it opens nothing."""
     payload = mail_to_compose(LINK_MAIL_COMPOSER, {
-        "campaign_id": campaign_id,
-        "template": template,
-        "verify_token": link_token(seed, "verify") if confirming else None,
-        "withdraw_token": link_token(seed, "withdraw"),
+        "campaign_id": campaign_id, "template": template, "seed": seed, "confirming": confirming,
     }, to=to, locale=locale)
     enqueue_mails(session, [(payload, signature_id, None)], template=template)
 
@@ -238,8 +236,10 @@ def compose_link_mail(session: Session, payload: dict) -> dict:
     campaign = session.get(Campaign, args["campaign_id"])
     if campaign is None:
         raise PermanentFailure("the campaign is gone")
+    seed = args["seed"]
     return _compose_mail(campaign, args["template"], to=payload["to"], locale=payload["locale"],
-                         verify_token=args["verify_token"], withdraw_token=args["withdraw_token"])
+                         verify_token=link_token(seed, "verify") if args["confirming"] else None,
+                         withdraw_token=link_token(seed, "withdraw"))
 
 
 def _compose_mail(
