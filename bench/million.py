@@ -77,7 +77,7 @@ def measure(app, nocache, db, n: int) -> dict:
         "page, page cache hit": timed(page(cached_client), n * 5),
         "count (campaign row + verified/pending)": timed(count, n * 5),
         "section: recent signers": timed(section(lambda s, c: recent_public_signers(s, c)), n),
-        "section: country breakdown": timed(section(lambda s, c: country_breakdown(s, c, 10)), n),
+        "section: country breakdown": timed(section(lambda s, c: country_breakdown(s, c.id, 10)), n),
     }
 
 

@@ -99,7 +99,7 @@ def _database_connect_timeout(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from campaign import i18n, security, static_files, urls
+    from campaign import i18n, public_cache, security, static_files, urls
     from campaign.extensions import babel, cache, csrf, db, limiter, migrate
 
     db.init_app(app)
@@ -112,10 +112,33 @@ def register_extensions(app: Flask) -> None:
     security.init_app(app)
     urls.init_app(app)
     static_files.init_app(app)
+    # Outermost: a kept public page is answered before anything else runs.
+    public_cache.init_app(app)
     _configure_sqlite(app)
+    _fresh_pool_after_fork(app)
 
     # Import every model so metadata (and Alembic) see the whole schema.
     from campaign import models  # noqa: F401
+
+
+def _fresh_pool_after_fork(app: Flask) -> None:
+    """A process forked from this one (gunicorn's workers, with preload_app) must
+    not use the parent's database connections: two processes on one socket mix
+    their answers. The child starts with an empty pool and opens its own."""
+    import os
+    import weakref
+
+    from campaign.extensions import db
+
+    with app.app_context():
+        engine = weakref.ref(db.engine)
+
+    def empty_the_pool() -> None:
+        alive = engine()
+        if alive is not None:
+            alive.dispose(close=False)  # forget the parent's connections, without closing them
+
+    os.register_at_fork(after_in_child=empty_the_pool)
 
 
 def _configure_sqlite(app: Flask) -> None:

@@ -119,6 +119,9 @@ def from_environment(instance_path: str) -> dict:
         # How often an embedded counter asks for its count (seconds, plus up to a
         # quarter at random): longer eases the count API in a surge.
         "EMBED_REFRESH_SECONDS": _int("EMBED_REFRESH_SECONDS", 12),
+        # The campaign page's signers-by-country table is counted at most this often
+        # per campaign and web process (a GROUP BY over every confirmed signature).
+        "PUBLIC_BREAKDOWN_SECONDS": _int("PUBLIC_BREAKDOWN_SECONDS", 10),
         # Page views are counted in memory and written every this many seconds (0: at once).
         "VIEW_COUNT_FLUSH_SECONDS": float(os.environ.get("VIEW_COUNT_FLUSH_SECONDS", "10")),
         "ORGANISER_IDLE_MINUTES": _int("ORGANISER_IDLE_MINUTES", 30),

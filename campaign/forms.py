@@ -9,9 +9,15 @@ with Flask-WTF's token.
 """
 from __future__ import annotations
 
+import functools
+
+from babel import support
+from flask import abort, current_app
 from flask_babel import lazy_gettext as _l
-from flask import abort
 from flask_wtf import FlaskForm
+from wtforms.i18n import messages_path
+
+from campaign.i18n import current_language
 
 from campaign.security import CrossSiteRefused, cross_site
 
@@ -21,9 +27,21 @@ CROSS_SITE_MESSAGE = _l(
 )
 
 
+@functools.cache
+def _wtforms_translations(lang: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [lang], domain="wtforms")
+
+
 class PublicForm(FlaskForm):
     class Meta:
         csrf = False
+
+        def get_translations(self, form):
+            # WTForms' own messages in the page's language, from a catalogue read once
+            # per language: Flask-WTF reads and parses it again for every request.
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _wtforms_translations(current_language())
 
     refused_cross_site = False
 

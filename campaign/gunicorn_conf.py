@@ -45,6 +45,12 @@ def refuse_unshared_limits(workers: int, environ=os.environ) -> None:
 
 refuse_unshared_limits(workers)
 worker_class = "sync"
+# The app is built once, in the master, and each worker is a fork of it: a worker
+# starts (and restarts, see max_requests) in milliseconds instead of importing and
+# building the whole app, and the workers share the pages of that memory until
+# they write to them. No database connection crosses the fork: create_app empties
+# the pool in every forked child.
+preload_app = True
 # CSV and XLSX exports of large campaigns stream for a while; the default 30 s
 # would kill the worker in the middle of a download.
 timeout = 120
@@ -53,9 +59,9 @@ timeout = 120
 graceful_timeout = 30
 
 # Recycle workers now and then so a slow leak cannot grow without bound. Not too
-# often: a worker boots by importing the whole app (seconds of CPU on a busy node),
-# and under a surge workers share requests evenly, so with a small jitter they all
-# reach the limit together. At 1000±100, bench/surge.py saw both workers of a node
+# often: under a surge workers share requests evenly, so with a small jitter they
+# all reach the limit together (a worker is a fork of the preloaded app now, but a
+# fresh one still warms its caches and connections). At 1000±100, bench/surge.py saw both workers of a node
 # restart every ~2,000 requests and the node answer nothing for seconds. A jitter
 # of half the limit spreads the restarts out.
 max_requests = 50_000

@@ -10,12 +10,21 @@ from werkzeug.routing import IntegerConverter
 
 
 def external_url(endpoint: str, **values) -> str:
-    parts = urlsplit(current_app.config["PUBLIC_URL"])
-    adapter = current_app.url_map.bind(
-        parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "http"
-    )
     values = {k: v for k, v in values.items() if v is not None}
-    return adapter.build(endpoint, values, force_external=True)
+    return _adapter(current_app.config["PUBLIC_URL"]).build(endpoint, values, force_external=True)
+
+
+def _adapter(public_url: str):
+    """The URL map bound to PUBLIC_URL, once per app and address (a page builds a
+    dozen share and preview links)."""
+    adapters = current_app.extensions.setdefault("sawt.public_url_adapters", {})
+    adapter = adapters.get(public_url)
+    if adapter is None:
+        parts = urlsplit(public_url)
+        adapter = adapters[public_url] = current_app.url_map.bind(
+            parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "http"
+        )
+    return adapter
 
 
 # The largest id an Integer primary key holds (PostgreSQL's integer).

@@ -14,6 +14,7 @@ from campaign.signatures.models import Visibility
 from campaign.signatures.services import SignInput
 from campaign.targets import services
 from campaign.targets.services import TargetInput
+from tests.fixtures.mail import queued_mail
 
 LETTER = {
     "ar": ("أوقفوا الترحيل", "إلى {target}،\nأرجو أن تتحركوا الآن.\n{name} — {country}"),
@@ -60,7 +61,7 @@ def confirmed_signer(session, campaign, email: str, *, name: str = "Layla Haddad
     message = session.scalars(
         sa.select(OutboxMessage).where(OutboxMessage.signature_id == signature.id).order_by(OutboxMessage.id.desc())
     ).first()
-    token = re.search(r"/confirm/([A-Za-z0-9_-]+)", message.payload["text"]).group(1)
+    token = re.search(r"/confirm/([A-Za-z0-9_-]+)", queued_mail(message)["text"]).group(1)
     signatures.verify(session, token)
     session.commit()
     return signature

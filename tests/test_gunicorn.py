@@ -144,3 +144,35 @@ def test_config_reads_the_environment():
 )
 def test_mask_tokens(path, logged):
     assert mask_tokens(path) == logged
+
+
+def test_a_forked_worker_opens_its_own_database_connections(app):
+    """gunicorn forks its workers from the preloaded app: a child must not reuse a
+    connection the parent holds in its pool."""
+    import sqlalchemy as sa
+
+    from campaign.extensions import db
+
+    engine = db.engine
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+    assert engine.pool.checkedin() >= 1
+    pid = os.fork()
+    if pid == 0:  # the child: its pool starts empty, and it can still connect
+        try:
+            empty = engine.pool.checkedin() == 0
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            os._exit(0 if empty else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with engine.connect() as conn:  # the parent's connections still work
+        assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+
+
+def test_gunicorn_preloads_the_app():
+    from campaign import gunicorn_conf
+
+    assert gunicorn_conf.preload_app is True

@@ -20,6 +20,7 @@ from campaign.outbox.models import MessageState, OutboxMessage
 from campaign.outbox.services import deliver_due, message_id
 from campaign.retention import services as retention
 from tests.conftest import csrf_token
+from tests.fixtures.mail import queued_mail
 from tests.test_mail_delivery import assert_forgotten, free_port, make_due, smtp_server
 
 ADDRESS = "layla@mail.example"
@@ -42,7 +43,7 @@ def path_in_outbox(session, part: str) -> str:
     """A link from a mail still waiting in the outbox (the signer could have it from an
     earlier mail that was delivered)."""
     for message in queued(session):
-        for url in re.findall(r"https?://\S+", message.payload.get("text", "")):
+        for url in re.findall(r"https?://\S+", queued_mail(message).get("text", "")):
             if part in url:
                 return urlsplit(url).path
     raise AssertionError(f"no {part} link queued")
@@ -60,6 +61,46 @@ def test_withdrawing_cancels_the_queued_confirmation(app, client, session, make_
     assert deliver() == [], "no mail may reach someone who withdrew"
     [message] = session.scalars(sa.select(OutboxMessage)).all()
     assert message.state == MessageState.dead and message.last_error == "withdrawn"
+    assert_forgotten(message, ADDRESS, "Layla")
+
+
+def test_the_confirmation_is_rendered_by_the_worker_once_and_sent_as_rendered(app, client, session, make_campaign,
+                                                                             deliver):
+    """The sign request renders no mail: it queues the recipient and the links, and
+    the worker renders the message when it first takes it, keeping what it rendered
+    for every later attempt."""
+    port = free_port()
+    app.config.update(MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    slug = make_campaign().slug
+    sign(client, slug)
+    [row] = queued(session)
+    assert set(row.payload) == {"to", "locale", "compose", "args"} and row.payload["to"] == ADDRESS
+    with smtp_server(port) as mailbox:
+        mailbox.data_reply = "451 try again later"
+        assert run_worker(app, once=True) == 1
+        [row] = queued(session)
+        assert "compose" not in row.payload and "/confirm/" in row.payload["text"], "rendered with its first attempt"
+        first_rendering = dict(row.payload)
+        mailbox.data_reply = None
+        make_due(session)
+        run_worker(app, once=True)
+        [received] = mailbox.received
+    sent = received.message.get_body(preferencelist=("plain",)).get_content()
+    links = re.findall(r"https?://\S+", first_rendering["text"])
+    assert links and re.findall(r"https?://\S+", sent) == links
+    assert queued(session) == []
+
+
+def test_a_mail_whose_campaign_is_gone_is_given_up(app, client, session, make_campaign, deliver):
+    from campaign.campaigns.models import Campaign
+
+    campaign = make_campaign()
+    sign(client, campaign.slug)
+    session.execute(sa.delete(Campaign).where(Campaign.id == campaign.id))
+    session.commit()
+    assert deliver() == []
+    [message] = session.scalars(sa.select(OutboxMessage)).all()
+    assert message.state == MessageState.dead and message.last_error == "PermanentFailure"
     assert_forgotten(message, ADDRESS, "Layla")
 
 

@@ -2,6 +2,7 @@
 once and served many times (the page cache), and counts without a hot row."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -92,6 +93,80 @@ def test_a_cached_page_costs_no_query_and_still_carries_the_readers_channel(cach
     assert "<script>" not in hostile.get_data(as_text=True)
     assert 'name="ref" type="hidden" value=""' in plain.get_data(as_text=True)
     assert "__sawt_referral__" not in first.get_data(as_text=True) + again.get_data(as_text=True)
+
+
+def _headers_but_date(response) -> dict:
+    return {k: v for k, v in response.headers.items() if k != "Date"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_page_kept_by_the_process_is_answered_as_flask_answers_it(cached_app, make_campaign, lang):
+    """The second and later readers get the copy each process keeps (answered ahead
+    of Flask): same body, same headers, the reader's own channel, 304 and HEAD."""
+    from campaign.public_cache import _MEMORY
+
+    slug = make_campaign().slug
+    path = f"/{lang}/c/{slug}"
+    client = cached_app.test_client()
+    first = client.get(path)  # rendered by Flask, and kept
+    assert path in cached_app.extensions[_MEMORY]
+    statements, stop = count_queries(cached_app)
+    try:
+        again = client.get(path)
+        shared = client.get(path + "?utm=x&ref=wa&ref=tg")
+        unchanged = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+        head = client.head(path + "?ref=wa")
+        stale_etag = client.get(path, headers={"If-None-Match": '"other"'})
+    finally:
+        stop()
+    assert statements == []
+    assert again.get_data() == first.get_data() and _headers_but_date(again) == _headers_but_date(first)
+    assert "Date" in again.headers and "Set-Cookie" not in again.headers
+    assert 'name="ref" type="hidden" value="wa"' in shared.get_data(as_text=True)
+    assert shared.headers["ETag"] == first.headers["ETag"][:-1] + '-wa"'
+    assert unchanged.status_code == 304 and unchanged.get_data() == b""
+    assert unchanged.headers["ETag"] == first.headers["ETag"] and "Content-Type" not in unchanged.headers
+    assert unchanged.headers["Cache-Control"] == first.headers["Cache-Control"]
+    assert head.status_code == 200 and head.get_data() == b""
+    assert head.headers["Content-Length"] == shared.headers["Content-Length"]
+    assert stale_etag.status_code == 200 and stale_etag.get_data() == first.get_data()
+    # What Flask itself answers for the same requests.
+    cached_app.extensions[_MEMORY].clear()
+    assert client.get(path + "?utm=x&ref=wa&ref=tg").get_data() == shared.get_data()
+    cached_app.extensions[_MEMORY].clear()
+    assert _headers_but_date(client.head(path + "?ref=wa")) == _headers_but_date(head)
+
+
+def test_views_answered_from_the_kept_page_are_counted(make_app, session, make_campaign):
+    from campaign.dashboard.models import CampaignDailyView, ReferralDailyView
+
+    app = make_app(PAGE_CACHE_SECONDS=60, VIEW_COUNT_FLUSH_SECONDS=0)
+    campaign = make_campaign()
+    client = app.test_client()
+    for ref in ("", "wa", "wa", "", "%22%3E"):
+        assert client.get(f"/en/c/{campaign.slug}?ref={ref}").status_code == 200
+    client.get(f"/en/c/{campaign.slug}", headers={"User-Agent": "TelegramBot (like TwitterBot)"})
+    client.head(f"/en/c/{campaign.slug}")
+    session.expire_all()
+    assert session.scalar(sa.select(CampaignDailyView.views)) == 5
+    assert session.execute(sa.select(ReferralDailyView.referral, ReferralDailyView.views)).all() == [("wa", 2)]
+
+
+def test_a_kept_page_is_never_older_than_the_page_cache_allows(make_app, make_campaign, add_signature, session):
+    """A process keeps a page only for what is left of its time in the page cache,
+    and at most one second: the count shown lags by PAGE_CACHE_SECONDS at most."""
+    from campaign.public_cache import _MEMORY
+
+    app = make_app(PAGE_CACHE_SECONDS=1)
+    campaign = make_campaign()
+    client = app.test_client()
+    client.get(f"/en/c/{campaign.slug}")
+    kept = app.extensions[_MEMORY][f"/en/c/{campaign.slug}"]
+    assert kept.expires - time.monotonic() <= 1.0
+    add_signature(campaign, verified=True)
+    session.commit()
+    time.sleep(1.05)
+    assert '<strong class="count-number">1</strong>' in client.get(f"/en/c/{campaign.slug}").get_data(as_text=True)
 
 
 def test_a_confirmed_signature_shows_on_the_cached_page_within_two_seconds(cached_app, make_campaign):
@@ -248,3 +323,30 @@ def test_32_signers_at_once_on_one_campaign_are_counted_exactly(app, session, ma
     services.fold_counts(session)
     session.commit()
     assert services.reconcile_counts(session) == []
+
+
+def test_the_country_breakdown_is_counted_once_per_its_interval(make_app, session, make_campaign, add_signature):
+    """Even with the page cache off, the signers-by-country table (a GROUP BY over
+    every confirmed signature) is counted once per PUBLIC_BREAKDOWN_SECONDS."""
+    app = make_app(PUBLIC_BREAKDOWN_SECONDS=60, PUBLIC_BREAKDOWN_MIN=1)
+    campaign = make_campaign()
+    add_signature(campaign, country="LB", visibility=Visibility.counted)
+    session.commit()
+    client = app.test_client()
+
+    def table() -> str:
+        html = client.get(f"/en/c/{campaign.slug}").get_data(as_text=True)
+        assert f'<strong class="count-number">{campaign.verified_count}</strong>' in html, "the count is live"
+        return re.search(r'<table class="breakdown">.*?</table>', html, re.DOTALL).group(0)
+
+    assert "Lebanon" in table()
+    add_signature(campaign, country="EG", visibility=Visibility.counted)
+    session.commit()
+    statements, stop = count_queries(app)
+    try:
+        assert "Egypt" not in table()
+    finally:
+        stop()
+    assert not [s for s in statements if "GROUP BY signatures.country" in s]
+    app.config["PUBLIC_BREAKDOWN_SECONDS"] = 0
+    assert "Egypt" in table()

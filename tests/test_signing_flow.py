@@ -95,3 +95,92 @@ def test_confirm_page_shows_what_is_being_confirmed(client, session, make_campai
         for text in ("What you are confirming", "Lebanon", "Full name and country", "Yes",
                      "sign again with the right details"):
             assert text in page
+
+
+def _statement_shape(statement: str) -> tuple[str, str]:
+    """("INSERT", "signatures"), ("SELECT", "campaigns"): what a statement does, to what."""
+    words = statement.split()
+    verb = words[0].upper()
+    if verb == "INSERT":
+        table = words[words.index("INTO") + 1]
+    elif verb == "UPDATE":
+        table = words[1]
+    else:
+        table = words[[w.upper() for w in words].index("FROM") + 1]
+    return verb, table.strip('"')
+
+
+def _statements_of(app, send) -> list[tuple[str, str]]:
+    """What ``send()`` (a request to ``app``) asks of the database."""
+    from sqlalchemy import event
+
+    from campaign.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        send()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return [_statement_shape(s) for s in seen]
+
+
+def test_signing_costs_four_statements_and_the_same_ones_for_a_known_address(make_app, make_campaign, session,
+                                                                                deliver):
+    """The sign form's cost, held so that it cannot grow unnoticed: the campaign's
+    row, the signature, a count change, the outbox row; one commit. An address that
+    has signed (pending, confirmed) sends the very same statements, so the answer's
+    timing tells nothing (its mail is the worker's work)."""
+    app = make_app()
+    slug = make_campaign().slug
+    session.commit()
+    client = app.test_client()
+
+    def sign_once(email: str) -> list[tuple[str, str]]:
+        def send():
+            response = client.post(f"/en/c/{slug}/sign", headers={"Sec-Fetch-Site": "same-origin"}, data={
+                "name": "Layla Haddad", "email": email, "country": "LB", "visibility": "initials"})
+            assert response.status_code == 303
+        return _statements_of(app, send)
+
+    sign_once("first@example.org")  # the day's address key is read once per process
+    deliver()
+    expected = [("SELECT", "campaigns"), ("INSERT", "signatures"), ("INSERT", "campaign_count_changes"),
+                ("INSERT", "outbox_messages")]
+    assert sign_once("layla@example.org") == expected, "a new address"
+    assert sign_once("Layla+again@example.org") == expected, "an address waiting for its confirmation"
+    [message] = deliver()  # the second mail, a repeat of the first, is not sent
+    path = urlsplit(link_in(message, "/confirm/")).path
+    assert client.post(path, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 303
+    assert sign_once("layla@example.org") == expected, "a confirmed signer"
+    [notice] = deliver()
+    assert "already signed" in body_text(notice)
+
+
+def test_confirming_costs_four_statements(make_app, make_campaign, session, deliver):
+    """The confirm button: the signature with its campaign, its UPDATE (which also
+    erases the address when nothing needs it), a count change, and whether the
+    campaign has targets to write to (the thank-you page's pass)."""
+    app = make_app()
+    slug = make_campaign().slug
+    session.commit()
+    client = app.test_client()
+    client.post(f"/en/c/{slug}/sign", headers={"Sec-Fetch-Site": "same-origin"}, data={
+        "name": "Layla Haddad", "email": "layla@example.org", "country": "LB", "visibility": "initials"})
+    [message] = deliver()
+    path = urlsplit(link_in(message, "/confirm/")).path
+
+    def send():
+        assert client.post(path, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 303
+
+    assert _statements_of(app, send) == [("SELECT", "signatures"), ("UPDATE", "signatures"),
+                                         ("INSERT", "campaign_count_changes"), ("SELECT", "campaign_targets")]
+    signature = session.scalars(sa.select(Signature)).one()
+    session.refresh(signature)
+    assert signature.state == SignatureState.verified and signature.email is None

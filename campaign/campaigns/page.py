@@ -12,15 +12,19 @@ gives it its data; the page puts it in a slot, ordered by ``order``:
 - ``main``: after the text and demands;
 - ``aside``: beside the text on wide screens, after it on phones (the sign form).
 
+Sections registered with the same data function get its data from one call.
+
 A section's template sees ``campaign``, ``text``, ``lang``, ``preview`` and its own
 data as ``data``. When a section's data holds a ``form`` with errors (a failed
 post re-renders the page), the page lists those errors at the top.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Callable
+from urllib.parse import parse_qsl
 
 from flask import Flask, abort, current_app, make_response, render_template, request
 from markupsafe import escape
@@ -29,8 +33,8 @@ from campaign.campaigns import services
 from campaign.campaigns.models import Campaign
 from campaign.extensions import db
 from campaign.i18n import LANGUAGES, current_language
+from campaign.public_cache import Kept, keep, rendered_with_age
 from campaign.public_cache import forget as forget_pages
-from campaign.public_cache import rendered
 
 # A page is rendered once for every reader (public_cache), but a sign form must
 # carry the share channel the reader came from (?ref=wa): sections write this
@@ -89,15 +93,29 @@ def register_head(app: Flask, template: str) -> None:
     app.extensions.setdefault(_HEAD, []).append(template)
 
 
-def on_public_view(app: Flask, listener: Callable[[int], None]) -> None:
-    """Call ``listener(campaign_id)`` whenever the public page is shown (not
-    previews), also when it comes from the page cache."""
+
+@dataclass(frozen=True)
+class PageView:
+    """One showing of a public campaign page, as its view listeners see it."""
+
+    campaign_id: int
+    method: str  # GET or HEAD
+    user_agent: str
+    referral: str  # the share channel's ?ref= code, cleaned; "" without one
+
+
+def on_public_view(app: Flask, listener: Callable[[Flask, PageView], None]) -> None:
+    """Call ``listener(app, view)`` whenever the public page is shown (not
+    previews), also when it comes from the page cache or the copy each process
+    keeps (public_cache.PageMemory): then there is no request context, so a
+    listener must not need one, and it runs for every reader, so it must be cheap
+    (the dashboard counts views in memory and writes them in batches)."""
     app.extensions.setdefault(_VIEW_LISTENERS, []).append(listener)
 
 
-def _viewed(campaign_id: int) -> None:
-    for listener in current_app.extensions.get(_VIEW_LISTENERS, []):
-        listener(campaign_id)
+def _viewed(app: Flask, view: PageView) -> None:
+    for listener in app.extensions.get(_VIEW_LISTENERS, ()):
+        listener(app, view)
 
 
 def _page_key(campaign: Campaign | str, lang: str) -> str:
@@ -116,13 +134,39 @@ def show_public(slug: str):
         html = _render_html(campaign, lang, preview=False, overrides={})
         return campaign.id, html, hashlib.blake2b(html.encode(), digest_size=12).hexdigest()
 
-    campaign_id, html, etag = rendered(_page_key(slug, lang), render_page)
-    _viewed(campaign_id)
+    key = _page_key(slug, lang)
+    (campaign_id, html, etag), fresh_for = rendered_with_age(key, render_page)
     referral = _referral()
+    _viewed(current_app._get_current_object(),
+            PageView(campaign_id, request.method, request.headers.get("User-Agent", ""), referral))
     response = make_response(html.replace(REFERRAL_SLOT, str(escape(referral))))
     # Hashed once per render, not per reader; the channel filled in is part of it.
     response.set_etag(f"{etag}-{referral}" if referral else etag)
+    # Every process serves this page again itself until its time is up.
+    parts = html.encode().split(_SLOT)
+    keep(key, (b"".join(parts), parts), etag, fresh_for, functools.partial(_answer_kept, campaign_id))
     return response
+
+
+_SLOT = REFERRAL_SLOT.encode()
+
+
+def _answer_kept(campaign_id: int, app: Flask, environ: dict, kept: Kept) -> tuple[bytes, str]:
+    """What show_public answers, for a page this process kept (public_cache): the
+    reader's channel filled in, and the view told to the listeners."""
+    from campaign.signatures.services import clean_referral
+
+    query = environ.get("QUERY_STRING")
+    referral = ""
+    if query:
+        first = next((v for k, v in parse_qsl(query, keep_blank_values=True) if k == "ref"), None)
+        referral = clean_referral(first) or ""
+    _viewed(app, PageView(campaign_id, environ["REQUEST_METHOD"], environ.get("HTTP_USER_AGENT", ""), referral))
+    plain, parts = kept.page
+    if not referral:
+        return plain, kept.etag
+    # clean_referral leaves only [a-z0-9_-]: nothing to escape.
+    return referral.encode().join(parts), f"{kept.etag}-{referral}"
 
 
 def forget(campaign: Campaign) -> None:
@@ -152,8 +196,12 @@ def render(campaign: Campaign, *, status: int = 200, preview: bool = False,
 def _render_html(campaign: Campaign, lang: str, *, preview: bool, overrides: dict[str, dict]) -> str:
     slots: dict[str, list[RenderedSection]] = {slot: [] for slot in SLOTS}
     sections = sorted(current_app.extensions.get(_SECTIONS, {}).values(), key=lambda s: (s.order, s.name))
+    # Two sections drawn from the same data (a byline and its full list) read it once.
+    computed: dict[SectionData, dict] = {}
     for section in sections:
-        data = section.data(campaign, lang, preview)
+        if section.data not in computed:
+            computed[section.data] = section.data(campaign, lang, preview)
+        data = dict(computed[section.data])
         data.update(overrides.get(section.name, {}))
         slots[section.slot].append(RenderedSection(section.name, section.template, data))
     forms_with_errors = [

@@ -9,12 +9,13 @@ Views never pass None: they are behind login.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, defer, lazyload
 
 from campaign.campaigns.models import (
     Campaign,
@@ -213,14 +214,21 @@ def close_expired(session: Session) -> int:
 
 
 def get_by_slug(session: Session, slug: str, *, lean: bool = False) -> Campaign | None:
-    """The campaign at ``slug``. ``lean`` leaves its texts and demands unloaded until
-    something reads them (signing needs neither)."""
+    """The campaign at ``slug``. ``lean`` leaves its texts, demands and counts
+    unloaded until something reads them (signing needs none of them)."""
     if "\x00" in slug:  # no slug has one, and PostgreSQL refuses NUL in a query
         return None
-    query = sa.select(Campaign).where(Campaign.slug == slug)
+    return session.scalar(_by_slug_query(lean), {"slug": slug})
+
+
+@functools.cache
+def _by_slug_query(lean: bool):
+    # Built on first use: loader options need every model mapped.
+    query = sa.select(Campaign).where(Campaign.slug == sa.bindparam("slug"))
     if lean:
-        query = query.options(lazyload(Campaign.texts), lazyload(Campaign.demands))
-    return session.scalar(query)
+        query = query.options(lazyload(Campaign.texts), lazyload(Campaign.demands),
+                              defer(Campaign.verified_count), defer(Campaign.pending_count))
+    return query
 
 
 def public_campaigns(session: Session) -> list[Campaign]:

@@ -19,16 +19,16 @@ from collections import Counter
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from campaign.amplify.share import CHANNEL_BY_REFERRAL
 from campaign.campaigns.models import Campaign
+from campaign.campaigns.page import PageView
 from campaign.dashboard.models import CampaignDailyView, ReferralDailyView
 from campaign.extensions import db
 from campaign.privacy.keys import utcnow
 from campaign.signatures.models import Signature, SignatureState
-from campaign.signatures.services import clean_referral
 
 log = logging.getLogger(__name__)
 
@@ -132,20 +132,20 @@ def _flush_all_at_exit() -> None:
         counter.flush()
 
 
-def _counter() -> ViewCounter:
-    app = current_app._get_current_object()
+def _counter(app: Flask) -> ViewCounter:
     counter = app.extensions.get("sawt_view_counter")
     if counter is None:
         counter = app.extensions["sawt_view_counter"] = ViewCounter(app, app.config["VIEW_COUNT_FLUSH_SECONDS"])
     return counter
 
 
-def count_view(campaign_id: int) -> None:
-    """Count one view of the public campaign page (call from the public view).
-    HEAD requests and known link-preview fetchers and crawlers are not counted."""
-    if request.method != "GET" or _NOT_A_READER.search(request.headers.get("User-Agent", "")):
+def count_view(app: Flask, view: PageView) -> None:
+    """Count one view of the public campaign page (an on_public_view listener: it
+    runs for every reader, often with no request context). HEAD requests and known
+    link-preview fetchers and crawlers are not counted."""
+    if view.method != "GET" or _NOT_A_READER.search(view.user_agent):
         return
-    _counter().add(campaign_id, utcnow().date(), clean_referral(request.args.get("ref")))
+    _counter(app).add(view.campaign_id, utcnow().date(), view.referral or None)
 
 
 def flush_views() -> None:

@@ -35,6 +35,7 @@ from campaign.i18n import LANGUAGES, current_language
 from campaign.public_cache import public, rendered
 from campaign.security import allow_framing
 from campaign.signatures.embed import sign_snippet
+from campaign.signatures.services import recent_country_breakdown
 from campaign.urls import external_url
 
 bp = Blueprint("embeds", __name__, url_prefix="/embed")
@@ -46,7 +47,6 @@ HEIGHTS = {
     "counter": {"full": 230, "compact": 124},
     "map": {"full": 620, "compact": 400},
 }
-COUNTRIES_SECONDS = 30  # the map's counts by country are one grouped query per campaign this often
 MAX_SLUG = 80
 
 
@@ -177,11 +177,10 @@ def badge_png(slug: str):
 
 def countries_map(facts_id: int) -> worldmap.SignatureMap:
     """Signatures by country of one campaign: one grouped query every
-    COUNTRIES_SECONDS, shared by every map and language."""
+    PUBLIC_BREAKDOWN_SECONDS per process, shared with the campaign page's table
+    and by every map and language."""
     minimum = current_app.config["PUBLIC_BREAKDOWN_MIN"]
-    breakdown = rendered(f"embeds:countries:{facts_id}",
-                         lambda: services.countries_of(db.session, facts_id, minimum), seconds=COUNTRIES_SECONDS)
-    return worldmap.signature_map(breakdown)
+    return worldmap.signature_map(recent_country_breakdown(db.session, facts_id, minimum))
 
 
 def _render_map(slug: str, options: EmbedOptions) -> tuple[int, str, str]:

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from campaign.campaigns.models import Campaign, CampaignState, CampaignText
 from campaign.campaigns.services import PUBLIC_STATES
 from campaign.privacy.keys import utcnow
-from campaign.signatures.services import Breakdown, country_breakdown
 
 
 @dataclass(frozen=True)
@@ -61,16 +60,3 @@ def facts_of(session: Session, slug: str) -> CampaignFacts | None:
         is_open=first.state == CampaignState.published and (first.closes_at is None or first.closes_at > now),
         as_of=now,
     )
-
-
-def countries_of(session: Session, campaign_id: int, minimum: int) -> Breakdown:
-    """Confirmed signatures by country (one grouped query), countries under
-    ``minimum`` merged into 'other'; see signatures.services.country_breakdown."""
-    return country_breakdown(session, _Id(campaign_id), minimum)
-
-
-@dataclass(frozen=True)
-class _Id:
-    """country_breakdown reads only the campaign's id: the embeds need not load it."""
-
-    id: int

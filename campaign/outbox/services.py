@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 _FINISHED_LISTENERS = "sawt.outbox_finished"
 _DUE_LISTENERS = "sawt.outbox_due"
 _TASKS = "sawt.outbox_tasks"
+_COMPOSERS = "sawt.outbox_composers"
 
 
 def on_message_finished(app: Flask, listener) -> None:
@@ -36,6 +37,32 @@ def register_task(app: Flask, name: str, handler) -> None:
     """``handler(session, payload)`` carries out the queued task ``name`` inside the
     worker's transaction, and may queue mail (see enqueue_task)."""
     app.extensions.setdefault(_TASKS, {})[name] = handler
+
+
+def register_composer(app: Flask, name: str, composer) -> None:
+    """``composer(session, payload)`` renders, in the worker, a mail queued as
+    ``mail_to_compose(name, …)``, and returns the message (as mail.compose gives it).
+    It raises PermanentFailure when the mail can no longer be written (its
+    campaign is gone)."""
+    app.extensions.setdefault(_COMPOSERS, {})[name] = composer
+
+
+def mail_to_compose(name: str, args: dict, *, to: str, locale: str) -> dict:
+    """The payload of a mail that the worker renders when it takes it (see
+    register_composer), for a request that should not pay for two templates: queued
+    like any mail (enqueue_mail, enqueue_mails), in the caller's transaction, with
+    its recipient, and scrubbed like any mail once done. ``args`` must be plain JSON."""
+    return {"to": to, "locale": locale, "compose": name, "args": args}
+
+
+def composed(app: Flask, session: Session, payload: dict) -> dict:
+    """A mail's payload as it is sent: rendered now if it was queued to be composed."""
+    if "compose" not in payload:
+        return payload
+    composer = app.extensions.get(_COMPOSERS, {}).get(payload["compose"])
+    if composer is None:
+        raise PermanentFailure(f"no composer for {payload['compose']}")
+    return composer(session, payload)
 
 
 def enqueue_mail(
@@ -90,21 +117,24 @@ def enqueue_mails(session: Session, items, *, template: str) -> int:
         for message, signature_id, key in items
     ]
     if rows:
-        session.execute(sa.insert(OutboxMessage), rows)
+        # The table, not the model: a plain INSERT, without the ORM's bulk machinery.
+        session.execute(sa.insert(OutboxMessage.__table__), rows[0] if len(rows) == 1 else rows)
     return len(rows)
 
 
-def enqueue_task(session: Session, name: str, payload: dict) -> OutboxMessage:
-    """Queue work for the worker in the caller's transaction.
+def enqueue_task(session: Session, name: str, payload: dict, *, signature_id: int | None = None) -> None:
+    """Queue work for the worker in the caller's transaction (one INSERT, no ORM
+    object). ``signature_id`` ties it to a signature, whose withdrawal cancels it.
 
-    A request whose answer must not tell whether an address is known (resend a link,
-    erase my data) queues one task, whatever the address: the same single INSERT and
-    the same page either way; the worker looks the address up and mails its owner."""
-    row = OutboxMessage(kind=MessageKind.task, state=MessageState.queued, payload=payload, template=name,
-                        next_attempt_at=utcnow())
-    session.add(row)
-    session.flush()
-    return row
+    A request whose answer must not tell whether an address is known (sign, resend
+    a link, erase my data) queues one task, whatever the address: the same single
+    INSERT and the same page either way; the worker looks the address up and mails
+    its owner."""
+    now = utcnow()
+    session.execute(sa.insert(OutboxMessage.__table__), dict(
+        kind=MessageKind.task, state=MessageState.queued, payload=payload, template=name,
+        signature_id=signature_id, attempts=0, next_attempt_at=now, created_at=now,
+    ))
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -166,6 +196,9 @@ def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 10
             _finish(session, message, MessageState.dead)
             session.commit()
             continue
+        if not _compose_due(app, session, message):
+            session.commit()
+            continue
         message.attempts += 1
         message.next_attempt_at = utcnow() + dt.timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"])
         attempt, claimed_id = message.attempts, message.id
@@ -189,6 +222,28 @@ def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 10
         _record_outcome(app, session, claimed_id, attempt, outcome, error)
         session.commit()
     return attempted
+
+
+def _compose_due(app: Flask, session: Session, message: OutboxMessage) -> bool:
+    """Render a mail queued to be composed, once: what is rendered is stored with its
+    first attempt, so every attempt sends the same message. False if it cannot be
+    rendered now (tried again later, or given up on)."""
+    if message.kind != MessageKind.mail or "compose" not in message.payload:
+        return True
+    try:
+        message.payload = composed(app, session, dict(message.payload))
+    except (sa.exc.OperationalError, sa.exc.InterfaceError):
+        raise  # the database is away: the worker waits for it, then tries again
+    except Exception as exc:  # a campaign gone (permanent), or a bug: keep it for a retry
+        message.attempts += 1
+        message.last_error = type(exc).__name__
+        log.warning("outbox %s: could not compose %s (%s)", message.id, message.template, type(exc).__name__)
+        if isinstance(exc, PermanentFailure) or message.attempts >= app.config["OUTBOX_MAX_ATTEMPTS"]:
+            _finish(session, message, MessageState.dead)
+        else:
+            message.next_attempt_at = utcnow() + backoff(message.attempts)
+        return False
+    return True
 
 
 def _run_task(app: Flask, session: Session, message: OutboxMessage) -> None:

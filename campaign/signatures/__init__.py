@@ -9,7 +9,7 @@ from campaign.jobs import register_job
 
 def init_app(app: Flask) -> None:
     from campaign.campaigns.page import register_section
-    from campaign.outbox.services import on_message_due, on_message_finished, register_task
+    from campaign.outbox.services import on_message_due, on_message_finished, register_composer, register_task
     from campaign.signatures import cli, crowds, embed, routes, services
 
     app.register_blueprint(routes.bp)
@@ -28,6 +28,10 @@ def init_app(app: Flask) -> None:
     # The resend form's look-up runs in the worker: the request does the same work
     # whatever the address (see request_link).
     register_task(app, "signatures.resend_link", services.resend_link_task)
+    # Signing: the request writes the rows; the worker renders the mail, and does
+    # what an address that signed before needs (see take_signature).
+    register_composer(app, services.LINK_MAIL_COMPOSER, services.compose_link_mail)
+    register_task(app, services.SIGN_AGAIN_TASK, services.sign_again_task)
     register_job(app, "signatures.erase_expired_pending", services.erase_expired_pending, every=60)
     register_job(app, "signatures.fold_counts", services.fold_counts, every=1)
     register_job(app, "signatures.forget_expired_challenges", crowds.forget_expired_challenges, every=300)

@@ -56,6 +56,18 @@ def _country_options(lang: str, placeholder: str) -> str:
     )
 
 
+@lru_cache(maxsize=16)
+def _country_choices(lang: str) -> list[SelectChoice]:
+    """The country select's choices, made once per language (the page renders them
+    through CountrySelect; a post only checks them). Shared: never changed in place."""
+    return [SelectChoice("", _l("Choose your country"))] + [SelectChoice(code, name) for code, name in countries(lang)]
+
+
+@lru_cache(maxsize=16)
+def _country_codes(lang: str) -> frozenset[str]:
+    return frozenset(code for code, _name in countries(lang))
+
+
 class SignForm(PublicForm):
     name = StringField(
         _l("Your name"),
@@ -91,15 +103,13 @@ class SignForm(PublicForm):
 
     def __init__(self, lang: str, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.country.choices = [SelectChoice("", _l("Choose your country"))] + [
-            SelectChoice(code, name) for code, name in countries(lang)
-        ]
+        self.country.choices = _country_choices(lang)
         self.country.widget = CountrySelect(lang)
         self.visibility.choices = [SelectChoice(v.value, v.title) for v in Visibility]
+        self.lang = lang
 
     def validate_country(self, field):
-        codes = {choice.value for choice in self.country.choices if choice.value}
-        if field.data not in codes:
+        if field.data not in _country_codes(self.lang):
             raise ValidationError(_l("Please choose your country."))
 
     def validate_visibility(self, field):

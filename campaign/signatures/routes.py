@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask import (Blueprint, current_app, make_response, redirect, render_template, render_template_string,
+                   request, url_for)
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from campaign.amplify.share import campaign_link, share_panel
 from campaign.campaigns import page
@@ -16,7 +18,7 @@ from campaign.public_cache import public
 from campaign.signatures import crowds, services
 from campaign.signatures.forms import ConfirmForm, ResendForm, SignForm
 from campaign.signatures.models import Visibility
-from campaign.signatures.services import SignInput, TokenError, TokenProblem, country_breakdown, recent_public_signers
+from campaign.signatures.services import SignInput, TokenError, TokenProblem, recent_public_signers
 from campaign.targets.services import letters_pass
 
 bp = Blueprint("signatures", __name__, url_prefix="/<lang_code>")
@@ -28,11 +30,32 @@ CHECK_FAILED = _l("The automatic check of your browser did not work (it may have
 # --- this feature's sections of the campaign page ---
 
 def sign_section(campaign: Campaign, lang: str, preview: bool) -> dict:
-    """The count and the sign form (switched off in the editor's preview)."""
-    form = None
-    if campaign.is_open or preview:
+    """The sign form (switched off in the editor's preview). A failed post passes
+    its own ``form`` (what was typed, and the errors) instead of the blank one."""
+    if not (campaign.is_open or preview):
+        return {"form": None}
+    return {"form": None, "blank_form": _blank_form(campaign, lang, disabled=preview)}
+
+
+_BLANK_FORMS = "sawt.blank_sign_forms"
+_SIGN_FORM = ('{% from "signatures/_form.html" import sign_form %}'
+              '{{ sign_form(campaign, form, disabled=disabled, lang=lang) }}')
+
+
+def _blank_form(campaign: Campaign, lang: str, *, disabled: bool) -> Markup:
+    """The blank sign form, drawn once per campaign address, kind and language in
+    each process: it is the same for every reader (their share channel goes in the
+    page's referral slot), and drawing its fields was a fifth of the page's render."""
+    key = (campaign.slug, campaign.kind.value, lang, disabled)
+    drawn = current_app.extensions.setdefault(_BLANK_FORMS, {})
+    html = drawn.get(key)
+    if html is None:
+        if len(drawn) >= 256:
+            drawn.clear()
         form = SignForm(lang, formdata=None, ref=page.REFERRAL_SLOT)
-    return {"form": form}
+        html = drawn[key] = Markup(render_template_string(_SIGN_FORM, campaign=campaign, form=form,
+                                                          disabled=disabled, lang=lang))
+    return html
 
 
 def recent_signers_section(campaign: Campaign, lang: str, preview: bool) -> dict:
@@ -42,7 +65,7 @@ def recent_signers_section(campaign: Campaign, lang: str, preview: bool) -> dict
 
 def countries_section(campaign: Campaign, lang: str, preview: bool) -> dict:
     minimum = current_app.config["PUBLIC_BREAKDOWN_MIN"]
-    return {"breakdown": country_breakdown(db.session, campaign, minimum), "minimum": minimum}
+    return {"breakdown": services.recent_country_breakdown(db.session, campaign.id, minimum), "minimum": minimum}
 
 
 def _resend_limit() -> str:
@@ -79,7 +102,7 @@ def submit(campaign: Campaign, form: SignForm, lang: str, *, referral: str | Non
         if admission == crowds.Admission.refused:
             form.form_errors.append(str(CHECK_FAILED))
         return Submission(False, 200 if admission == crowds.Admission.ask else 422, crowds.new_challenge())
-    signature, _outcome = services.sign(
+    services.take_signature(
         db.session,
         campaign,
         SignInput(
@@ -93,9 +116,8 @@ def submit(campaign: Campaign, form: SignForm, lang: str, *, referral: str | Non
         ),
         locale=lang,
         ip_key=ip_key,
+        held=admission == crowds.Admission.hold,
     )
-    if admission == crowds.Admission.hold:
-        services.hold(db.session, signature)
     db.session.commit()
     crowds.count_signing(ip_key)
     return Submission(True)
@@ -173,11 +195,12 @@ def confirm_post(token: str):
         signature = services.verify(db.session, token)
     except TokenError as exc:
         return _token_problem(exc.problem, exc.signature)
-    db.session.commit()
     # The pass (a short-lived signed token, no cookie) lets the signer write to the
-    # campaign's targets from the thank-you page.
-    return redirect(url_for(".thanks", slug=signature.campaign.slug, confirmed=1, p=letters_pass(signature)),
-                    code=303)
+    # campaign's targets from the thank-you page. Made before the commit, which
+    # would have the signature and its campaign read again.
+    thanks = url_for(".thanks", slug=signature.campaign.slug, confirmed=1, p=letters_pass(signature))
+    db.session.commit()
+    return redirect(thanks, code=303)
 
 
 @bp.get("/c/<slug>/thanks")

@@ -8,25 +8,29 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import enum
+import functools
 import hashlib
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
-from campaign.campaigns.models import Campaign, CountChange
+from campaign.campaigns.models import Campaign, CampaignKind, CountChange
+from campaign.mail.backends import PermanentFailure
 from campaign.mail.compose import compose
 from campaign.outbox.models import OutboxMessage
 from campaign.outbox.models import MessageState
-from campaign.outbox.services import cancel_queued, enqueue_mail, enqueue_task, pending_for_signature
+from campaign.outbox.services import cancel_queued, enqueue_mails, enqueue_task, mail_to_compose, pending_for_signature
 from campaign.privacy.keys import email_key, new_token, token_hash, utcnow
-from campaign.signatures.emails import canonical_email, email_domain
+from campaign.signatures.emails import canonical_email, email_identity
 from campaign.signatures.models import Signature, SignatureState, Visibility
 from campaign.text_normalise import normalise
 from campaign.urls import external_url
@@ -36,6 +40,10 @@ REFERRAL_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
 # The mails about one signature that carry its links. The same one asked for again
 # within SIGN_REPEAT_SECONDS (a double click, a second "resend") is not sent twice.
 SIGNATURE_MAILS = ("confirm", "already_signed", "signature_link")
+# They are rendered by the worker (outbox.register_composer), not in the request.
+LINK_MAIL_COMPOSER = "signatures.link_mail"
+# The task the sign form queues for an address that signed before (sign_again_task).
+SIGN_AGAIN_TASK = "signatures.sign_again"
 
 # Which count (a CountChange column, and Campaign's folded column) follows which state.
 _COUNTERS = {
@@ -84,7 +92,8 @@ def clean_referral(value: str | None) -> str | None:
 def _count(session: Session, campaign_id: int, **changes: int) -> None:
     """Record a change of the campaign's counts: an INSERT, so signers of one
     campaign never wait on each other's row lock (see CountChange)."""
-    session.execute(sa.insert(CountChange).values(campaign_id=campaign_id, **changes))
+    session.execute(sa.insert(CountChange.__table__), {"campaign_id": campaign_id, "verified": 0, "pending": 0,
+                                                      **changes})
 
 
 def fold_counts(session: Session, *, limit: int = 10_000) -> int:
@@ -122,15 +131,22 @@ def move(session: Session, signature: Signature, new: SignatureState, **values) 
     goes through here. False if someone else got there first."""
     old = signature.state
     old.check(new)
+    session.flush()  # the signature's own pending changes go first
+    table = Signature.__table__
     result = session.execute(
-        sa.update(Signature)
-        .where(Signature.id == signature.id, Signature.state == old)
-        .values(state=new, **values)
-        .execution_options(synchronize_session=False)
+        table.update().where(table.c.id == signature.id, table.c.state == old).values(state=new, **values)
     )
     if result.rowcount != 1:
         session.refresh(signature)
         return False
+    # The signature in memory takes the values the UPDATE set (one given as an SQL
+    # expression is read again if it is used): no SELECT after it.
+    set_committed_value(signature, "state", new)
+    for name, value in values.items():
+        if isinstance(value, sa.ClauseElement):
+            session.expire(signature, [name])
+        else:
+            set_committed_value(signature, name, value)
     counters = {}
     if old in _COUNTERS:
         counters[_COUNTERS[old]] = -1
@@ -138,9 +154,9 @@ def move(session: Session, signature: Signature, new: SignatureState, **values) 
         counters[_COUNTERS[new]] = +1
     if counters:
         _count(session, signature.campaign_id, **counters)
-    session.flush()
-    session.refresh(signature)
-    session.expire(signature.campaign, ["verified_count", "pending_count"])
+    campaign = session.identity_map.get(identity_key(Campaign, signature.campaign_id))
+    if campaign is not None:
+        session.expire(campaign, ["verified_count", "pending_count"])
     return True
 
 
@@ -199,12 +215,32 @@ def _queue_mail(
     to: str,
     locale: str,
     confirming: bool,
-) -> OutboxMessage:
-    seed = signature.token_seed
-    message = _compose_mail(signature.campaign, template, to=to, locale=locale,
-                            verify_token=link_token(seed, "verify") if confirming else None,
-                            withdraw_token=link_token(seed, "withdraw"))
-    return enqueue_mail(session, message, template=template, signature_id=signature.id)
+) -> None:
+    _queue_link_mail(session, signature.id, signature.campaign_id, signature.token_seed, template, to=to,
+                     locale=locale, confirming=confirming)
+
+
+def _queue_link_mail(session: Session, signature_id: int, campaign_id: int, seed: str, template: str, *,
+                     to: str, locale: str, confirming: bool) -> None:
+    """Queue a mail carrying the signature's links, to be rendered by the worker
+    (compose_link_mail): the request writes one outbox row and renders nothing.
+    The row holds the links' seed, not the links: without DATA_KEY it opens nothing."""
+    payload = mail_to_compose(LINK_MAIL_COMPOSER, {
+        "campaign_id": campaign_id, "template": template, "seed": seed, "confirming": confirming,
+    }, to=to, locale=locale)
+    enqueue_mails(session, [(payload, signature_id, None)], template=template)
+
+
+def compose_link_mail(session: Session, payload: dict) -> dict:
+    """The worker renders a link mail queued by _queue_link_mail (a composer)."""
+    args = payload["args"]
+    campaign = session.get(Campaign, args["campaign_id"])
+    if campaign is None:
+        raise PermanentFailure("the campaign is gone")
+    seed = args["seed"]
+    return _compose_mail(campaign, args["template"], to=payload["to"], locale=payload["locale"],
+                         verify_token=link_token(seed, "verify") if args["confirming"] else None,
+                         withdraw_token=link_token(seed, "withdraw"))
 
 
 def _compose_mail(
@@ -237,6 +273,58 @@ def _compose_mail(
     )
 
 
+def _signature_values(data: SignInput, *, locale: str, ip_key: str | None) -> tuple[str, dict]:
+    """The e-mail key and the other fields of a signature made from ``data``."""
+    canonical, domain = email_identity(data.email)
+    fields = dict(
+        name=data.name.strip(),
+        search_name=normalise(data.name)[:255],
+        country=data.country,
+        comment=(data.comment or "").strip() or None,
+        visibility=data.visibility,
+        locale=locale,
+        opt_in=data.opt_in,
+        email=data.email,
+        email_domain=domain,
+        ip_key=ip_key,
+        referral=clean_referral(data.referral),
+    )
+    return email_key(canonical), fields
+
+
+def _insert_signature(session: Session, campaign: Campaign, key: str, fields: dict, now: dt.datetime,
+                      state: SignatureState) -> tuple[int, bool, str]:
+    """One statement, new address or not: INSERT … ON CONFLICT (campaign_id,
+    email_key) DO UPDATE, which for an address that has signed only gives its
+    withdrawal link the full time again (as every mail about it says). The unique
+    constraint decides what is new, so concurrent duplicates are safe, with no
+    savepoint or error to recover from. Returns (id, whether it is new, its seed)."""
+    links = _new_links(now)
+    values = dict(campaign_id=campaign.id, email_key=key, state=state, created_at=now, **fields, **links)
+    if campaign.kind == CampaignKind.statement:
+        # The version of the text signed (a statement keeps versions of its text).
+        from campaign.statements.services import signed_version
+
+        values["statement_version"] = signed_version(session, campaign.id)
+    signature_id, seed = session.execute(_insert_or_touch(session.get_bind().dialect.name), values).one()
+    # The seed is random: ours came back only if our row went in.
+    return signature_id, seed == links["token_seed"], seed
+
+
+@functools.cache
+def _insert_or_touch(dialect: str):
+    """The statement of _insert_signature, built once (its values are bound when it runs)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = Signature.__table__
+    statement = insert(table)
+    return (statement.on_conflict_do_update(index_elements=[table.c.campaign_id, table.c.email_key],
+                                            set_={"withdraw_expires_at": statement.excluded.withdraw_expires_at})
+            .returning(table.c.id, table.c.token_seed))
+
+
 def sign(
     session: Session,
     campaign: Campaign,
@@ -251,44 +339,79 @@ def sign(
     "you have already signed" e-mail (or a fresh confirmation link if it never
     confirmed); a withdrawn signer may sign again. The unique constraint on
     (campaign, email_key) decides what is new, so concurrent duplicates are safe.
+    The sign form does the same through take_signature, which leaves what an
+    address that signed before needs to the worker.
     """
     if not campaign.is_open:
         raise ValueError("campaign is not open for signatures")
-    key = email_key(canonical_email(data.email))
     now = utcnow()
-    fields = dict(
-        name=data.name.strip(),
-        search_name=normalise(data.name)[:255],
-        country=data.country,
-        comment=(data.comment or "").strip() or None,
-        visibility=data.visibility,
-        locale=locale,
-        opt_in=data.opt_in,
-        email=data.email,
-        email_domain=email_domain(data.email),
-        ip_key=ip_key,
-        referral=clean_referral(data.referral),
-    )
-    signature = Signature(campaign_id=campaign.id, email_key=key, state=SignatureState.pending, created_at=now,
-                          **fields, **_new_links(now))
-    try:
-        with session.begin_nested():
-            session.add(signature)
-            session.flush()
-    except IntegrityError:
-        existing = session.scalar(
-            sa.select(Signature).where(Signature.campaign_id == campaign.id, Signature.email_key == key)
-        )
-        if existing is None:  # the row vanished between our insert and read: rare, retry once
-            return sign(session, campaign, data, locale=locale, ip_key=ip_key)
-        existing.campaign = campaign
-        return _sign_again(session, existing, data, fields, now)
-
-    _count(session, campaign.id, pending=+1)
-    session.expire(campaign, ["verified_count", "pending_count"])
+    key, fields = _signature_values(data, locale=locale, ip_key=ip_key)
+    signature_id, new, seed = _insert_signature(session, campaign, key, fields, now, SignatureState.pending)
+    if new:
+        _count(session, campaign.id, pending=+1)
+        _queue_link_mail(session, signature_id, campaign.id, seed, "confirm", to=data.email, locale=locale,
+                         confirming=True)
+        session.expire(campaign, ["verified_count", "pending_count"])
+    signature = session.get(Signature, signature_id, populate_existing=True)
     signature.campaign = campaign
-    _queue_mail(session, signature, "confirm", to=data.email, locale=locale, confirming=True)
-    return signature, SignOutcome.new
+    if new:
+        return signature, SignOutcome.new
+    return _sign_again(session, signature, data, fields, now)
+
+
+def take_signature(
+    session: Session,
+    campaign: Campaign,
+    data: SignInput,
+    *,
+    locale: str,
+    ip_key: str | None,
+    held: bool = False,
+) -> None:
+    """What the sign form does: sign() with the same three statements whatever the
+    address, so neither the answer nor its timing tells whether it has signed:
+
+    1. the signature's INSERT (an address that has signed gets its withdrawal link
+       renewed instead, which sign() would do too);
+    2. a count change: +1 pending for a new signature, 0 otherwise (held, known);
+    3. one outbox row for that signature: the confirmation mail (rendered by the
+       worker); or, for an address that has signed, a task with what was typed,
+       which the worker carries out as sign() would (sign_again_task), mailing
+       the address's owner.
+
+    ``held``: the signature is kept out of the counts for a moderator (crowds)."""
+    if not campaign.is_open:
+        raise ValueError("campaign is not open for signatures")
+    now = utcnow()
+    key, fields = _signature_values(data, locale=locale, ip_key=ip_key)
+    state = SignatureState.held if held else SignatureState.pending
+    signature_id, new, seed = _insert_signature(session, campaign, key, fields, now, state)
+    _count(session, campaign.id, pending=1 if new and not held else 0)
+    if new:
+        _queue_link_mail(session, signature_id, campaign.id, seed, "confirm", to=data.email, locale=locale,
+                         confirming=True)
+        return
+    enqueue_task(session, SIGN_AGAIN_TASK, {
+        "signature_id": signature_id, "name": data.name, "email": data.email, "country": data.country, "comment": data.comment,
+        "visibility": data.visibility.value, "opt_in": data.opt_in, "referral": data.referral,
+        "locale": locale, "ip_key": ip_key, "held": held,
+    }, signature_id=signature_id)
+
+
+def sign_again_task(session: Session, payload: dict) -> None:
+    """The worker's part of take_signature for an address that had signed: what
+    sign() does for it (new details and the same links while unconfirmed, a
+    reminder once confirmed, a fresh start after a withdrawal), and the hold."""
+    signature = session.get(Signature, payload["signature_id"])
+    if signature is None:
+        return  # erased since (which cancels the task, unless it was already running)
+    data = SignInput(name=payload["name"], email=payload["email"], country=payload["country"],
+                     comment=payload["comment"], visibility=Visibility(payload["visibility"]),
+                     opt_in=payload["opt_in"], referral=payload["referral"])
+    _key, fields = _signature_values(data, locale=payload["locale"], ip_key=payload["ip_key"])
+    signature, _ = _sign_again(session, signature, data, fields, utcnow())
+    if payload["held"]:
+        hold(session, signature)
 
 
 def _sign_again(
@@ -323,9 +446,19 @@ def _sign_again(
 
 
 def _by_token(session: Session, column, token: str) -> Signature | None:
+    """The signature a link's token names, with its campaign (without the
+    campaign's texts, demands and counts, which a confirmation does not need)."""
     if not token or len(token) > 100:
         return None
-    return session.scalar(sa.select(Signature).where(column == token_hash(token)))
+    return session.scalar(_by_token_query(column.key), {"hash": token_hash(token)})
+
+
+@functools.cache
+def _by_token_query(column: str):
+    # Built on first use: loader options need every model mapped.
+    return sa.select(Signature).where(getattr(Signature, column) == sa.bindparam("hash")).options(
+        joinedload(Signature.campaign).options(lazyload(Campaign.texts), lazyload(Campaign.demands),
+                                               defer(Campaign.verified_count), defer(Campaign.pending_count)))
 
 
 def find_for_confirmation(session: Session, token: str) -> Signature:
@@ -346,8 +479,14 @@ def verify(session: Session, token: str) -> Signature:
     Confirming twice is harmless; the count moves once."""
     signature = find_for_confirmation(session, token)
     if signature.state == SignatureState.pending:
-        move(session, signature, SignatureState.verified, verified_at=utcnow())
-        release_email(session, signature)
+        released = {}
+        if signature.email is not None and not signature.opt_in:
+            # What release_email does, in the same UPDATE: the address goes now unless a
+            # mail to it is still waiting (it goes then, release_after_delivery).
+            waiting = sa.exists().where(OutboxMessage.signature_id == Signature.id,
+                                        OutboxMessage.state == MessageState.queued)
+            released = {"email": sa.case((waiting, Signature.email), else_=None)}
+        move(session, signature, SignatureState.verified, verified_at=utcnow(), **released)
     elif _held_unconfirmed(signature):
         confirm_held(session, signature)
     return signature
@@ -561,17 +700,38 @@ class Breakdown:
     other: int
 
 
-def country_breakdown(session: Session, campaign: Campaign, minimum: int) -> Breakdown:
+def country_breakdown(session: Session, campaign_id: int, minimum: int) -> Breakdown:
     """Confirmed signatures by country. Countries under ``minimum`` are folded into
     'other', and 'other' itself is hidden (0) when it is under ``minimum`` too."""
     rows = session.execute(
         sa.select(Signature.country, sa.func.count())
-        .where(Signature.campaign_id == campaign.id, Signature.state == SignatureState.verified)
+        .where(Signature.campaign_id == campaign_id, Signature.state == SignatureState.verified)
         .group_by(Signature.country)
     ).all()
     shown = sorted(((c, n) for c, n in rows if c and n >= minimum), key=lambda r: -r[1])
     other = sum(n for c, n in rows if not c or n < minimum)
     return Breakdown(shown, other if other >= minimum else 0)
+
+
+_BREAKDOWNS = "sawt.country_breakdowns"
+
+
+def recent_country_breakdown(session: Session, campaign_id: int, minimum: int) -> Breakdown:
+    """country_breakdown, counted at most once per PUBLIC_BREAKDOWN_SECONDS per
+    campaign in this process, for everything public that shows it (the campaign
+    page's table, the map there and in other sites' pages): it groups every
+    confirmed signature, and a crowd of readers would count them for each one."""
+    seconds = current_app.config["PUBLIC_BREAKDOWN_SECONDS"]
+    if seconds <= 0:
+        return country_breakdown(session, campaign_id, minimum)
+    kept = current_app.extensions.setdefault(_BREAKDOWNS, {})
+    now = time.monotonic()
+    entry = kept.get((campaign_id, minimum))
+    if entry is None or entry[0] <= now:
+        if len(kept) > 1000:
+            kept.clear()
+        entry = kept[(campaign_id, minimum)] = (now + seconds, country_breakdown(session, campaign_id, minimum))
+    return entry[1]
 
 
 def reconcile_counts(session: Session) -> list[tuple[str, str, int, int]]:

@@ -10,6 +10,7 @@ import datetime as dt
 import difflib
 import io
 import re
+import time
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -481,7 +482,30 @@ def record_version(session: Session, campaign: Campaign) -> StatementVersion | N
     version = StatementVersion(campaign_id=campaign.id, number=(latest.number if latest else 0) + 1, texts=texts)
     session.add(version)
     session.flush()
+    current_app.extensions.get(_SIGNED_VERSIONS, {}).pop(campaign.id, None)
     return version
+
+
+# The latest version of each statement, as signed_version last read it: (until, number).
+_SIGNED_VERSIONS = "sawt.statement_signed_versions"
+SIGNED_VERSION_SECONDS = 1.0
+
+
+def signed_version(session: Session, campaign_id: int) -> int | None:
+    """The number of the version a signature made now signs: the statement's
+    latest. Read at most once a second per process (every signer of a statement
+    would otherwise ask); a version recorded in this process is seen at once, one
+    recorded in another within a second — less than the page a signer read may
+    have been cached."""
+    versions = current_app.extensions.setdefault(_SIGNED_VERSIONS, {})
+    now = time.monotonic()
+    known = versions.get(campaign_id)
+    if known is not None and known[0] > now:
+        return known[1]
+    number = session.scalar(sa.select(sa.func.max(StatementVersion.number))
+                            .where(StatementVersion.campaign_id == campaign_id))
+    versions[campaign_id] = (now + SIGNED_VERSION_SECONDS, number)
+    return number
 
 
 def _version_to_sign(session: Session, campaign: Campaign) -> StatementVersion | None:
@@ -528,45 +552,30 @@ def history(session: Session, campaign: Campaign, lang: str) -> list[VersionChan
     return list(reversed(changes))
 
 
-def _before_flush(session: Session, flush_context, instances) -> None:
-    _stamp_signatures(session)
-    _track_texts(session)
-
-
-def _stamp_signatures(session: Session) -> None:
-    """A new ordinary signature on a statement records the version it signed. The
-    campaign is already in the session (the sign view loaded it): no query unless
-    it is a statement."""
-    from campaign.signatures.models import Signature
-
-    for obj in session.new:
-        if not isinstance(obj, Signature) or obj.statement_version is not None:
-            continue
-        campaign = obj.campaign or session.get(Campaign, obj.campaign_id)
-        if campaign is None or campaign.kind != CampaignKind.statement:
-            continue
-        with session.no_autoflush:
-            version = current_version(session, campaign)
-        obj.statement_version = version.number if version else None
-
-
-def _track_texts(session: Session) -> None:
-    """Note statements whose public text changed in this transaction, so that
-    _version_before_commit records one version for the whole edit (the editor
-    saves each language with its own flush)."""
+def _text_changed(mapper, connection, target) -> None:
+    """A campaign or one of its texts is being written: note which campaign, so
+    that _version_before_commit records one version of a statement for the whole
+    edit (the editor saves each language with its own flush). A mapper event: it
+    runs only when those rows are written, not on every flush (signing writes none).
+    Only ids are noted here: the campaigns are looked at when the transaction ends."""
     from campaign.campaigns.models import CampaignText
 
+    if isinstance(target, Campaign) and target.kind != CampaignKind.statement:
+        return
+    session = sa.orm.object_session(target)
+    campaign_id = target.campaign_id if isinstance(target, CampaignText) else target.id
+    if session is None or campaign_id is None:
+        return
     touched = session.info.setdefault("statement_texts_changed", [])
-    for obj in list(session.new) + list(session.dirty):
-        campaign = obj.campaign if isinstance(obj, CampaignText) else obj if isinstance(obj, Campaign) else None
-        if campaign is not None and campaign.kind == CampaignKind.statement and campaign not in touched:
-            touched.append(campaign)
+    if campaign_id not in touched:
+        touched.append(campaign_id)
 
 
 def _version_before_commit(session: Session) -> None:
-    touched = session.info.pop("statement_texts_changed", [])
-    for campaign in touched:
-        if campaign in session and not sa.inspect(campaign).deleted:
+    touched = session.info.pop("statement_texts_changed", None)
+    for campaign_id in touched or ():
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is not None and campaign.kind == CampaignKind.statement and not sa.inspect(campaign).deleted:
             record_version(session, campaign)
 
 
@@ -576,8 +585,14 @@ def _forget_on_rollback(session: Session, previous_transaction=None) -> None:
 
 def listen(session_class) -> None:
     """Version statements whatever changes their text (the editor, the CLI, the
-    demo): the campaigns feature need not know that statements keep versions."""
-    for name, handler in (("before_flush", _before_flush), ("before_commit", _version_before_commit),
-                          ("after_soft_rollback", _forget_on_rollback)):
+    demo): the campaigns feature need not know that statements keep versions. (The
+    version a signature signs is stamped by the sign service: signed_version.)"""
+    from campaign.campaigns.models import CampaignText
+
+    for name, handler in (("before_commit", _version_before_commit), ("after_soft_rollback", _forget_on_rollback)):
         if not sa.event.contains(session_class, name, handler):
             sa.event.listen(session_class, name, handler)
+    for model in (Campaign, CampaignText):
+        for name in ("before_insert", "before_update"):
+            if not sa.event.contains(model, name, _text_changed):
+                sa.event.listen(model, name, _text_changed)

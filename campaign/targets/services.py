@@ -12,6 +12,7 @@ import logging
 import io
 import re
 import string
+import time
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -301,6 +302,7 @@ def set_campaign_targets(session: Session, actor: Organiser | None, campaign: Ca
         ct.letters_per_hour = max(1, min(int(rate), 3600))
         session.add(ct)
     session.flush()
+    current_app.extensions.get(_HAS_TARGETS, {}).pop(campaign.id, None)
     _audit(session, actor, "campaign.targets", campaign=campaign, targets=len(chosen))
     return campaign_targets(session, campaign)
 
@@ -534,11 +536,23 @@ def letter_finished(message: OutboxMessage, session: Session) -> None:
     session.flush()
 
 
+_HAS_TARGETS = "sawt.campaigns_with_letter_targets"
+HAS_TARGETS_SECONDS = 1.0
+
+
 def has_letter_targets(campaign: Campaign) -> bool:
-    """Whether signers of this campaign have anyone to write to (the thank-you page asks)."""
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(CampaignTarget).where(CampaignTarget.campaign_id == campaign.id)
-    ) > 0
+    """Whether signers of this campaign have anyone to write to (every confirmation
+    and the thank-you page ask). Read at most once a second per campaign and
+    process; naming the targets (set_campaign_targets) is seen at once here."""
+    known = current_app.extensions.setdefault(_HAS_TARGETS, {})
+    now = time.monotonic()
+    entry = known.get(campaign.id)
+    if entry is None or entry[0] <= now:
+        if len(known) > 10_000:
+            known.clear()
+        entry = known[campaign.id] = (now + HAS_TARGETS_SECONDS, db.session.scalar(
+            sa.select(sa.exists().where(CampaignTarget.campaign_id == campaign.id))))
+    return entry[1]
 
 
 # --- delivery by organisers ---
