@@ -20,7 +20,9 @@ from campaign.outbox.models import MessageState, OutboxMessage
 from campaign.outbox.services import deliver_due, message_id
 from campaign.retention import services as retention
 from tests.conftest import csrf_token
-from tests.test_mail_delivery import assert_forgotten, free_port, make_due, smtp_server
+from tests.fixtures.mail import smtp_server
+from tests.fixtures.processes import free_port
+from tests.test_mail_delivery import assert_forgotten, make_due
 
 ADDRESS = "layla@mail.example"
 
