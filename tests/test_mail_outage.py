@@ -103,9 +103,9 @@ def withdraw_link_in_outbox(stack, address: str) -> str:
 
 
 def failures_logged(worker) -> Counter:
-    """The temporary failures a worker logged, by their reason without its digits
-    of detail: {"SMTP 421": 12, "SMTP connection: ConnectionRefusedError": 30, …}."""
-    return Counter(re.findall(r"temporary failure \(([^)]*?)\), attempt", worker.output()[1]))
+    """The temporary failures a worker logged, by reason: {"SMTP 421": 12,
+    "SMTP connection: ConnectionRefusedError": 30, "recipient deferred ([451])": 9…}."""
+    return Counter(re.findall(r"temporary failure \((.*)\), attempt \d+$", worker.output()[1], re.MULTILINE))
 
 
 def test_a_minute_without_smtp_or_sendgrid_loses_no_mail_and_sends_none_twice(
@@ -186,12 +186,10 @@ def test_a_minute_without_smtp_or_sendgrid_loses_no_mail_and_sends_none_twice(
         assert worker.alive, f"{worker.name} died: {worker.output()[1][-3000:]}"
         assert "Traceback" not in worker.output()[1], worker.output()[1][-3000:]
     smtp_failures, sendgrid_failures = (failures_logged(worker) for worker in workers)
-    assert {reason.split(" ")[1] for reason in smtp_failures if reason.startswith("SMTP ")} >= {"421", "451", "452", "554",
-                                                                                                "530"}, smtp_failures
-    assert "SMTP connection: ConnectionRefusedError" in smtp_failures, smtp_failures
-    assert {"SendGrid 500", "SendGrid 429", "SendGrid connection: ReadTimeout"} <= set(sendgrid_failures) or \
-        {"SendGrid 500", "SendGrid 429"} <= set(sendgrid_failures), sendgrid_failures
-    assert sendgrid_stub.answers.get("hang"), "the hanging API was tried"
+    assert {"SMTP connection: ConnectionRefusedError", "SMTP 421", "recipient deferred ([451])", "SMTP 452",
+            "SMTP 554", "SMTP 530"} <= set(smtp_failures), smtp_failures
+    assert {"SendGrid 500", "SendGrid 429"} <= set(sendgrid_failures), sendgrid_failures
+    assert any(reason.startswith("SendGrid connection:") for reason in sendgrid_failures), sendgrid_failures
 
     # The mails work: some confirm with their link.
     for mail in mails[:CONFIRMED]:

@@ -174,6 +174,9 @@ def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 10
             continue
         message.attempts += 1
         message.next_attempt_at = utcnow() + dt.timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"])
+        # An attempt under way has no error yet (the last one's comes back if it fails):
+        # how others can tell it is being sent (see signatures' repeat_of_a_recent_mail).
+        message.last_error = None
         attempt, claimed_id = message.attempts, message.id
         kind = message.kind
         payload = dict(message.payload)
