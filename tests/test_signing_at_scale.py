@@ -23,6 +23,7 @@ from tests.stack_helpers import (
     assert_counts_exact,
     delivered,
     new_campaign,
+    outbox,
     queued,
     shown_count,
     sign,
@@ -102,13 +103,7 @@ def test_a_thousand_signers_each_clicking_three_times_at_once(stack, start_worke
     wait_for(lambda: shown_count(stack, slug) == CONFIRMED, 10, "the page to show the confirmed count")
     assert worker.alive
     print(f"\n{SIGNERS} signers × {REPEATS} clicks: {SIGNERS * REPEATS} POSTs in {signing_seconds:.1f} s "
-          f"({SIGNERS * REPEATS / signing_seconds:.0f}/s); {len(mails)} mails; outbox {dict(outbox_summary(stack))}")
-
-
-def outbox_summary(stack) -> Counter:
-    from tests.stack_helpers import outbox
-
-    return outbox(stack)
+          f"({SIGNERS * REPEATS / signing_seconds:.0f}/s); {len(mails)} mails; outbox {dict(outbox(stack))}")
 
 
 def test_web_workers_killed_every_two_seconds_lose_no_acknowledged_signature(stack, start_worker, smtp_relay):
@@ -119,9 +114,13 @@ def test_web_workers_killed_every_two_seconds_lose_no_acknowledged_signature(sta
     done = threading.Event()
 
     def killer() -> None:
+        # Every KILL_EVERY seconds one of the two workers, once both serve: a new
+        # worker imports the app (a second or two of CPU here), and on a busy machine
+        # kills that came faster than the boots would leave no worker at all.
         while not done.wait(KILL_EVERY):
-            workers = stack.web.workers()
-            if workers:
+            while not done.is_set() and len(workers := stack.web.workers(serving=True)) < 2:
+                time.sleep(0.05)
+            if workers and not done.is_set():
                 pid = random.choice(workers)
                 try:
                     os.kill(pid, signal.SIGKILL)
@@ -166,7 +165,8 @@ def test_web_workers_killed_every_two_seconds_lose_no_acknowledged_signature(sta
 
     assert failures == {}, failures
     assert stack.web.alive, "the gunicorn master survives its workers"
-    assert len(kills) >= int(signing_seconds // KILL_EVERY) - 1 > 0
+    assert len(kills) >= 3
+    assert sum(retries.values()) > 0, "no kill caught a request in flight"
     rows = signature_counts(stack, campaign_id)
     assert rows == {"pending": len(acknowledged)}, rows
     assert len(acknowledged) == SIGNERS, f"{SIGNERS - len(acknowledged)} signers gave up after 30 tries"
