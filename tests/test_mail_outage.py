@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from campaign.extensions import db
 from campaign.outbox.models import MessageState, OutboxMessage
 from tests.fixtures.ci import CI
-from tests.fixtures.processes import http_request
+from tests.fixtures.processes import WORKER_READY, http_request
 from tests.stack_helpers import (
     assert_counts_exact,
     delivered,
@@ -115,11 +115,13 @@ def test_a_minute_without_smtp_or_sendgrid_loses_no_mail_and_sends_none_twice(
     campaign_id = new_campaign(stack, slug)
     sendgrid_stub.hang_seconds = MAIL_TIMEOUT + 1
     workers = [
-        start_worker("smtp-worker", MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_relay.port,
-                     **WORKER_SETTINGS),
-        start_worker("sendgrid-worker", MAIL_BACKEND="sendgrid", SENDGRID_API_KEY="SG.stack-test",
+        start_worker("smtp-worker", wait=False, MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1",
+                     SMTP_PORT=smtp_relay.port, **WORKER_SETTINGS),
+        start_worker("sendgrid-worker", wait=False, MAIL_BACKEND="sendgrid", SENDGRID_API_KEY="SG.stack-test",
                      SENDGRID_API_HOST=sendgrid_stub.url, **WORKER_SETTINGS),
     ]
+    for worker in workers:
+        worker.wait_for_output(WORKER_READY)
     over = threading.Event()
     outage = threading.Thread(target=run_outage, args=(smtp_relay, sendgrid_stub, over), daemon=True)
 

@@ -61,6 +61,7 @@ def test_a_thousand_signers_each_clicking_three_times_at_once(stack, start_worke
     slug = "crowd-clicks"
     campaign_id = new_campaign(stack, slug)
     worker = smtp_worker(start_worker, smtp_relay)
+    outbox_before = outbox(stack)
     answers: Counter = Counter()
 
     def client(c: int) -> None:
@@ -103,13 +104,14 @@ def test_a_thousand_signers_each_clicking_three_times_at_once(stack, start_worke
     wait_for(lambda: shown_count(stack, slug) == CONFIRMED, 10, "the page to show the confirmed count")
     assert worker.alive
     print(f"\n{SIGNERS} signers × {REPEATS} clicks: {SIGNERS * REPEATS} POSTs in {signing_seconds:.1f} s "
-          f"({SIGNERS * REPEATS / signing_seconds:.0f}/s); {len(mails)} mails; outbox {dict(outbox(stack))}")
+          f"({SIGNERS * REPEATS / signing_seconds:.0f}/s); {len(mails)} mails; outbox {dict(outbox(stack) - outbox_before)}")
 
 
 def test_web_workers_killed_every_two_seconds_lose_no_acknowledged_signature(stack, start_worker, smtp_relay):
     slug = "crowd-kills"
     campaign_id = new_campaign(stack, slug)
     smtp_worker(start_worker, smtp_relay)
+    outbox_before = outbox(stack)
     kills: list[int] = []
     done = threading.Event()
 
@@ -178,4 +180,5 @@ def test_web_workers_killed_every_two_seconds_lose_no_acknowledged_signature(sta
     assert assert_counts_exact(stack, campaign_id) == {"pending": SIGNERS, "verified": 0}
     wait_for(lambda: len(stack.web.workers()) == 2, 30, "gunicorn to run 2 workers again")
     print(f"\n{SIGNERS} signs in {signing_seconds:.1f} s with {len(kills)} SIGKILLs of web workers; "
-          f"retries after dropped connections: {dict(retries)}; {len(mails)} mails")
+          f"retries after dropped connections: {dict(retries)}; {len(mails)} mails; "
+          f"outbox {dict(outbox(stack) - outbox_before)}")
