@@ -102,6 +102,13 @@ def from_environment(instance_path: str) -> dict:
         # How long the link from a confirmation to the letters page stays good.
         "LETTER_PASS_MINUTES": _int("LETTER_PASS_MINUTES", 120),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
+        # After a temporary failure a message waits this long, then twice as long
+        # after each further failure, up to OUTBOX_MAX_RETRY_SECONDS.
+        "OUTBOX_RETRY_SECONDS": float(os.environ.get("OUTBOX_RETRY_SECONDS", "30")),
+        "OUTBOX_MAX_RETRY_SECONDS": float(os.environ.get("OUTBOX_MAX_RETRY_SECONDS", str(6 * 3600))),
+        # How long a mail backend waits on the relay or API before calling it a
+        # temporary failure (the worker sends one message at a time).
+        "MAIL_TIMEOUT_SECONDS": float(os.environ.get("MAIL_TIMEOUT_SECONDS", "20")),
         "OUTBOX_POLL_SECONDS": float(os.environ.get("OUTBOX_POLL_SECONDS", "1")),
         # A message being sent is not tried again for this long (longer than a send may
         # take): if the worker dies mid-send, the next attempt starts after it.

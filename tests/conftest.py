@@ -22,6 +22,7 @@ pytest_plugins = [
     "tests.fixtures.campaigns",
     "tests.fixtures.organisers",
     "tests.fixtures.signatures",
+    "tests.fixtures.processes",
     "tests.browser_fixtures",
 ]
 

@@ -24,7 +24,7 @@ from campaign.extensions import db
 from campaign.outbox.cli import run_worker
 from campaign.outbox.services import enqueue_mail
 from tests.conftest import skip_or_fail
-from tests.test_mail_delivery import free_port
+from tests.fixtures.processes import free_port
 
 pytestmark = pytest.mark.slow
 

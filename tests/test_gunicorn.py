@@ -3,10 +3,7 @@ migrated SQLite database, and what its access log keeps (and does not)."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
@@ -14,14 +11,7 @@ import pytest
 
 from campaign.config import ROOT
 from campaign.gunicorn_conf import mask_tokens
-
-VENV_BIN = ROOT / ".venv" / "bin"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.fixtures.processes import BIN, RELEASE_COMMAND, Gunicorn, free_port, process_env
 
 
 def get(url: str) -> int:
@@ -35,55 +25,30 @@ def get(url: str) -> int:
 @pytest.fixture
 def web_env(tmp_path):
     """Environment of a web node: a migrated SQLite database, console mail, one worker."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "GUNICORN"))}
-    env.update(
+    env = process_env(
         DATABASE_URL=f"sqlite:///{tmp_path / 'web.sqlite3'}",
         SECRET_KEY="gunicorn-test-secret",
         DATA_KEY="gunicorn-test-data-key",
         MAIL_BACKEND="console",
         WEB_CONCURRENCY="1",
         PORT=str(free_port()),
-        PYTHONUNBUFFERED="1",
     )
-    subprocess.run(
-        [str(VENV_BIN / "flask"), "--app", "app", "db", "upgrade"],
-        cwd=ROOT, env=env, check=True, capture_output=True, timeout=60,
-    )
+    subprocess.run(RELEASE_COMMAND, cwd=ROOT, env=env, check=True, capture_output=True, timeout=60)
     return env
 
 
 @pytest.fixture
-def gunicorn(web_env):
+def gunicorn(web_env, tmp_path):
     """Start gunicorn exactly as the Procfile does; yield (base URL, stop) where
     stop() shuts it down and returns (stdout, stderr)."""
-    process = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "--config", "python:campaign.gunicorn_conf", "app:app"],
-        cwd=ROOT, env=web_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    port = int(web_env["PORT"])
-    deadline = time.monotonic() + 15
-    while True:
-        if process.poll() is not None:
-            out, err = process.communicate()
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{out}\n{err}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("gunicorn did not start listening within 15 s")
-            time.sleep(0.05)
+    web = Gunicorn(web_env, tmp_path).start(ready_path=None)
 
     def stop() -> tuple[str, str]:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        return process.communicate(timeout=20)
+        web.stop(timeout=20)
+        return web.output()
 
-    yield f"http://127.0.0.1:{port}", stop
-    if process.poll() is None:
-        process.kill()
-        process.communicate()
+    yield web.url, stop
+    web.stop()
 
 
 @pytest.mark.slow  # starts gunicorn, after `flask db upgrade` in a subprocess
@@ -118,13 +83,13 @@ def test_config_reads_the_environment():
         "import campaign.gunicorn_conf as c;"
         "print(c.bind, c.workers, c.worker_class, c.timeout, c.forwarded_allow_ips, c.control_socket_disable)"
     )
-    out = subprocess.run([str(VENV_BIN / "python"), "-c", code], cwd=ROOT, env=env,
+    out = subprocess.run([str(BIN / "python"), "-c", code], cwd=ROOT, env=env,
                          capture_output=True, text=True, check=True).stdout
     assert out.split() == ["['0.0.0.0:5123']", "3", "sync", "120", "10.0.0.0/8", "True"]
 
     for name in ("PORT", "WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS"):
         env.pop(name)
-    out = subprocess.run([str(VENV_BIN / "python"), "-c", code], cwd=ROOT, env=env,
+    out = subprocess.run([str(BIN / "python"), "-c", code], cwd=ROOT, env=env,
                          capture_output=True, text=True, check=True).stdout
     bind, workers, *_, forwarded, _ = out.split()
     assert bind == "['0.0.0.0:8000']"

@@ -13,7 +13,9 @@ from campaign.outbox.cli import run_worker
 from campaign.targets import services
 from campaign.targets.models import Letter, LetterState
 from tests.targets_helpers import addressed, confirmed_signer, letters_outbox  # noqa: F401
-from tests.test_mail_delivery import API_KEY, MAIL_FROM, PUBLIC_URL, free_port, smtp_server
+from tests.fixtures.mail import smtp_server
+from tests.fixtures.processes import free_port
+from tests.test_mail_delivery import API_KEY, MAIL_FROM, PUBLIC_URL
 
 SUBJECTS = {"ar": "أوقفوا الترحيل", "en": "Stop the deportations"}  # tests/targets_helpers.LETTER
 

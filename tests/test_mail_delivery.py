@@ -5,14 +5,8 @@ the test client and `run_worker` delivers."""
 from __future__ import annotations
 
 import datetime as dt
-import email
 import json
 import re
-import socket
-from contextlib import contextmanager
-from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,6 +17,8 @@ from campaign.outbox.cli import run_worker
 from campaign.outbox.models import MessageState, OutboxMessage
 from campaign.privacy.keys import utcnow
 from campaign.signatures.models import Signature, SignatureState
+from tests.fixtures.mail import Mailbox, smtp_server
+from tests.fixtures.processes import free_port
 from tests.fixtures.web import csrf_token
 
 PUBLIC_URL = "https://sawt.example.org"
@@ -35,12 +31,6 @@ TITLES = {"ar": "أطلقوا سراحهم", "en": "Set them free"}  # from make
 
 
 # --- Helpers ----------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def sign(client, slug: str, lang: str, *, opt_in: bool = False) -> str:
     """Sign through the form; returns the signer's address."""
@@ -100,49 +90,7 @@ def assert_forgotten(message: OutboxMessage, *secrets: str) -> None:
         assert secret not in row
 
 
-# --- SMTP: a real server on 127.0.0.1 ---------------------------------------------
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    message: EmailMessage
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps what it accepts. Set ``rcpt_reply`` or
-    ``data_reply`` to an SMTP reply ("451 …", "550 …") to refuse at that stage."""
-
-    def __init__(self):
-        self.received: list[Received] = []
-        self.rcpt_reply: str | None = None
-        self.data_reply: str | None = None
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.rcpt_reply:
-            return self.rcpt_reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.data_reply:
-            return self.data_reply
-        message = email.message_from_bytes(envelope.content, policy=policy.default)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-
-@contextmanager
-def smtp_server(port: int):
-    """An SMTP server on 127.0.0.1:``port`` for the duration; yields its Mailbox."""
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield mailbox
-    finally:
-        controller.stop()
-
+# --- SMTP: a real server on 127.0.0.1 (tests/fixtures/mail.py) ------------------
 
 @pytest.fixture
 def mail_config():
@@ -257,10 +205,12 @@ class TestSMTP:
 
         make_due(session)
         assert run_worker(app, once=True) == 1
-        assert len(mailbox.received) == 2
+        # The deferred first mail carries the links of the one delivered since: not sent.
+        assert len(mailbox.received) == 1
         assert the_signature(session).email is None
+        assert [(m.state, m.last_error) for m in messages(session) if m.kind.value == "mail"] == [
+            (MessageState.dead, "repeat"), (MessageState.sent, None)]
         for message in messages(session):
-            assert message.state == MessageState.sent
             assert_forgotten(message, address)
 
     @pytest.mark.parametrize("stage", ["rcpt", "data"])
@@ -304,6 +254,42 @@ class TestSMTP:
         assert run_worker(app, once=True) == 0, "a permanent failure is never retried"
         assert mailbox.received == []
         assert messages(session)[0].attempts == 1
+
+    @pytest.mark.parametrize(("stage", "reply"), [
+        ("greeting", "554 5.3.2 No SMTP service here"),
+        ("mail", "530 5.7.0 Authentication required"),
+        ("mail", "553 5.7.1 <no-reply@sawt.example.org>: Sender address rejected: not owned by user"),
+    ])
+    def test_a_relay_refusing_every_mail_is_a_temporary_failure(
+        self, app, client, session, make_campaign, mailbox, stage, reply
+    ):
+        """A 5xx before any recipient is named (the greeting, our sender, our login)
+        is the answer every mail gets: the relay is out of service or misconfigured,
+        not this mail wrong. It waits for the relay, as mail waits for a SendGrid key."""
+        slug = make_campaign().slug
+        address = sign(client, slug, "en")
+        mailbox.refuse(stage, reply)
+
+        before = utcnow()
+        assert run_worker(app, once=True) == 1
+        [message] = messages(session)
+        assert_backing_off(message, attempts=1, since=before)
+        assert message.last_error == f"SMTP {reply[:3]}"
+
+        mailbox.refuse()
+        make_due(session)
+        assert run_worker(app, once=True) == 1
+        assert [received.rcpt_tos for received in mailbox.received] == [[address]]
+        assert messages(session)[0].state == MessageState.sent
+
+    def test_a_mail_too_big_for_the_relay_gives_up_at_once(self, app, client, session, make_campaign, mailbox):
+        """552 for our sender: the size announced with MAIL FROM (RFC 1870) is too
+        big. That is about this mail, and sending it again cannot help."""
+        sign(client, make_campaign().slug, "en")
+        mailbox.refuse("mail", "552 5.3.4 Message size exceeds fixed maximum message size")
+        assert run_worker(app, once=True) == 1
+        [message] = messages(session)
+        assert message.state == MessageState.dead and message.last_error == "SMTP 552"
 
     def test_unreachable_server_is_a_temporary_failure(self, app, client, session, make_campaign, smtp_port):
         slug = make_campaign().slug

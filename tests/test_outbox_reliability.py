@@ -4,11 +4,9 @@ again with the same Message-ID (at least once, deduplicable)."""
 from __future__ import annotations
 
 import io
-import os
 import re
 import signal
 import subprocess
-import sys
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -20,8 +18,9 @@ from campaign.outbox.models import MessageState, OutboxMessage
 from campaign.outbox.services import deliver_due, message_id
 from campaign.retention import services as retention
 from tests.conftest import csrf_token
-from tests.fixtures.mail import queued_mail
-from tests.test_mail_delivery import assert_forgotten, free_port, make_due, smtp_server
+from tests.fixtures.mail import queued_mail, smtp_server
+from tests.fixtures.processes import WORKER_COMMAND, free_port, process_env
+from tests.test_mail_delivery import assert_forgotten, make_due
 
 ADDRESS = "layla@mail.example"
 
@@ -165,10 +164,10 @@ def test_a_worker_killed_after_sending_sends_again_with_the_same_message_id(
     slug = make_campaign().slug
     sign(client, slug)
     port = free_port()
-    env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="test-secret", DATA_KEY="test-data-key",
-               PUBLIC_URL="http://sawt.test", MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=str(port),
-               OUTBOX_LEASE_SECONDS="1", OUTBOX_POLL_SECONDS="0.05", RATELIMIT_ENABLED="0")
-    command = [sys.executable, "-m", "flask", "--app", "app", "worker"]
+    env = process_env(DATABASE_URL=database_url, SECRET_KEY="test-secret", DATA_KEY="test-data-key",
+                      PUBLIC_URL="http://sawt.test", MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=port,
+                      OUTBOX_LEASE_SECONDS=1, OUTBOX_POLL_SECONDS=0.05, RATELIMIT_ENABLED=0)
+    command = WORKER_COMMAND
     with smtp_server(port) as mailbox:
         worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         original = type(mailbox).handle_DATA

@@ -18,7 +18,9 @@ from campaign.targets import services
 from campaign.targets.models import Delivery, DeliveryState
 from tests.conftest import csrf_token, login
 from tests.targets_helpers import addressed, confirmed_signer  # noqa: F401
-from tests.test_mail_delivery import MAIL_FROM, PUBLIC_URL, free_port, make_due, smtp_server
+from tests.fixtures.mail import smtp_server
+from tests.fixtures.processes import free_port
+from tests.test_mail_delivery import MAIL_FROM, PUBLIC_URL, make_due
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from flask import Flask
 
 # How long a backend waits on the network before calling it a temporary failure: the
 # worker delivers one message at a time, so a hung connection would stop all mail.
+# The default of MAIL_TIMEOUT_SECONDS.
 TIMEOUT_SECONDS = 20
 
 
@@ -136,11 +137,12 @@ class SMTPBackend:
         self.host, self.port = cfg["SMTP_HOST"], cfg["SMTP_PORT"]
         self.username, self.password = cfg["SMTP_USERNAME"], cfg["SMTP_PASSWORD"]
         self.starttls = cfg["SMTP_STARTTLS"]
+        self.timeout = cfg.get("MAIL_TIMEOUT_SECONDS", TIMEOUT_SECONDS)
 
     def send(self, message: dict) -> None:
         email = build_email(message, self.sender)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=TIMEOUT_SECONDS) as smtp:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
                     # smtplib's default context checks neither the certificate nor the
                     # host name: anyone on the path could pose as the relay.
@@ -153,10 +155,21 @@ class SMTPBackend:
             if all(400 <= code < 500 for code in codes):
                 raise TemporaryFailure(f"recipient deferred ({codes})") from exc
             raise PermanentFailure(f"recipient refused ({codes})") from exc
-        except smtplib.SMTPResponseException as exc:
+        except smtplib.SMTPDataError as exc:
+            # The message itself was refused (content, policy): 5xx is final.
             if 400 <= exc.smtp_code < 500:
                 raise TemporaryFailure(f"SMTP {exc.smtp_code}") from exc
             raise PermanentFailure(f"SMTP {exc.smtp_code}") from exc
+        except smtplib.SMTPResponseException as exc:
+            # Refused before any recipient or content was looked at: at the greeting,
+            # HELO, STARTTLS, our login or our sender address. Every mail gets that
+            # answer, 4xx or 5xx, so it is the relay out of service or misconfigured,
+            # not this mail: wait for the operator (as for a SendGrid key), never give
+            # up on everything queued. Except 552 for our sender: the size announced
+            # with MAIL FROM (RFC 1870) is too big, which is this mail's own.
+            if isinstance(exc, smtplib.SMTPSenderRefused) and exc.smtp_code == 552:
+                raise PermanentFailure(f"SMTP {exc.smtp_code}") from exc
+            raise TemporaryFailure(f"SMTP {exc.smtp_code}") from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise TemporaryFailure(f"SMTP connection: {type(exc).__name__}") from exc
 
@@ -168,6 +181,7 @@ class SendGridBackend:
         from sendgrid import SendGridAPIClient
 
         self.sender = app.config["MAIL_FROM"]
+        self.timeout = app.config.get("MAIL_TIMEOUT_SECONDS", TIMEOUT_SECONDS)
         self.client = SendGridAPIClient(
             api_key=app.config["SENDGRID_API_KEY"], host=app.config["SENDGRID_API_HOST"]
         )
@@ -217,7 +231,7 @@ class SendGridBackend:
             mail.header = Header("Message-ID", message["message_id"])
         try:
             # Not client.send(): it cannot pass a timeout, and the client's default is none.
-            self.client.client.mail.send.post(request_body=mail.get(), timeout=TIMEOUT_SECONDS)
+            self.client.client.mail.send.post(request_body=mail.get(), timeout=self.timeout)
         except HTTPError as exc:
             status = getattr(exc, "status_code", 0) or 0
             # 401/403 mean our key is wrong or revoked, not that the recipient is:

@@ -137,9 +137,15 @@ def enqueue_task(session: Session, name: str, payload: dict, *, signature_id: in
     ))
 
 
-def backoff(attempts: int) -> dt.timedelta:
-    """30 s, 1 min, 2 min, … capped at 6 hours."""
-    return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
+def backoff(attempts: int, first: float = 30, most: float = 6 * 3600) -> dt.timedelta:
+    """How long to wait after the ``attempts``-th failure: ``first``, then doubling,
+    at most ``most`` (30 s, 1 min, 2 min, … 6 hours by default)."""
+    return dt.timedelta(seconds=min(first * 2 ** min(max(attempts - 1, 0), 32), most))
+
+
+def _retry_after(app: Flask, attempts: int) -> dt.datetime:
+    config = app.config
+    return utcnow() + backoff(attempts, config["OUTBOX_RETRY_SECONDS"], config["OUTBOX_MAX_RETRY_SECONDS"])
 
 
 def _scrub(message: OutboxMessage) -> None:
@@ -201,6 +207,9 @@ def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 10
             continue
         message.attempts += 1
         message.next_attempt_at = utcnow() + dt.timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"])
+        # An attempt under way has no error yet (the last one's comes back if it fails):
+        # how others can tell it is being sent (see signatures' repeat_of_a_recent_mail).
+        message.last_error = None
         attempt, claimed_id = message.attempts, message.id
         kind = message.kind
         payload = dict(message.payload)
@@ -262,7 +271,7 @@ def _run_task(app: Flask, session: Session, message: OutboxMessage) -> None:
         if isinstance(exc, PermanentFailure) or message.attempts >= app.config["OUTBOX_MAX_ATTEMPTS"]:
             _finish(session, message, MessageState.dead)
         else:
-            message.next_attempt_at = utcnow() + backoff(message.attempts)
+            message.next_attempt_at = _retry_after(app, message.attempts)
         log.warning("outbox %s: task %s failed (%s)", message.id, message.template, type(exc).__name__)
     else:
         message.last_error = None
@@ -288,7 +297,7 @@ def _record_outcome(app: Flask, session: Session, message_id_: int, attempt: int
         return
     message.last_error = str(error)[:500]
     if outcome == MessageState.queued and message.attempts < app.config["OUTBOX_MAX_ATTEMPTS"]:
-        message.next_attempt_at = utcnow() + backoff(message.attempts)
+        message.next_attempt_at = _retry_after(app, message.attempts)
         log.warning("outbox %s: temporary failure (%s), attempt %s", message.id, error, message.attempts)
         return
     _finish(session, message, MessageState.dead)

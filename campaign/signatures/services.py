@@ -595,19 +595,38 @@ def resend_link_task(session: Session, payload: dict) -> None:
 
 
 def repeat_of_a_recent_mail(message: OutboxMessage, session: Session) -> str | None:
-    """A link mail asked for within SIGN_REPEAT_SECONDS after the same mail to the
-    same signature is not sent: it carries the same links. Unless that earlier mail
-    has failed (it is backing off): then the new one goes at once."""
+    """A link mail about a signature is not sent when another one of the same kind,
+    carrying the same links, has gone or is going: one asked for within
+    SIGN_REPEAT_SECONDS before it that has not failed (a double click, a second
+    "resend"), one being sent right now (its attempt under way), or one delivered
+    since it was asked for (it failed, and a later one went first: after a mail
+    outage, the signer would otherwise get both)."""
     if message.signature_id is None or message.template not in SIGNATURE_MAILS:
         return None
+    # One worker at a time decides about a signature's mails: two workers each
+    # taking one of two copies would otherwise both find the other not yet sent.
+    # (The worker has locked the message, then the signature: the order withdraw keeps.)
+    session.execute(sa.select(Signature.id).where(Signature.id == message.signature_id).with_for_update())
     since = message.created_at - dt.timedelta(seconds=current_app.config["SIGN_REPEAT_SECONDS"])
+    earlier_or_later = sa.or_(
+        sa.and_(OutboxMessage.id < message.id, OutboxMessage.created_at >= since),
+        OutboxMessage.id > message.id,
+    )
+    carried = sa.or_(
+        # Delivered: just before this one was asked for, or since.
+        sa.and_(OutboxMessage.state == MessageState.sent, earlier_or_later),
+        # Being sent: an attempt under way has no error (deliver_due clears it).
+        sa.and_(OutboxMessage.state == MessageState.queued, OutboxMessage.attempts > 0,
+                OutboxMessage.last_error.is_(None), earlier_or_later),
+        # Asked for just before, and not failing: it goes first.
+        sa.and_(OutboxMessage.state == MessageState.queued, OutboxMessage.last_error.is_(None),
+                OutboxMessage.id < message.id, OutboxMessage.created_at >= since),
+    )
     earlier = session.scalar(sa.select(sa.exists().where(
         OutboxMessage.signature_id == message.signature_id,
         OutboxMessage.template == message.template,
-        OutboxMessage.id < message.id,
-        OutboxMessage.created_at >= since,
-        sa.or_(OutboxMessage.state == MessageState.sent,
-               sa.and_(OutboxMessage.state == MessageState.queued, OutboxMessage.last_error.is_(None))),
+        OutboxMessage.id != message.id,
+        carried,
     )))
     return "repeat" if earlier else None
 
