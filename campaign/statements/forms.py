@@ -137,7 +137,17 @@ class ListOrderForm(FlaskForm):
 
 
 class ActionForm(FlaskForm):
-    """Only a CSRF token: the workspace's approve, decline, remove and move buttons."""
+    """Only a CSRF token: the workspace's decline, remove and move buttons."""
+
+
+class ApproveForm(ActionForm):
+    """Approve a request, with the organiser's wording of its role line (a language
+    left out keeps what the requester wrote)."""
+
+    role_ar = StringField(_l("Role or affiliation in Arabic"), filters=[without_nul],
+                          validators=[Optional(), Length(max=MAX_ROLE, message=_TOO_LONG)])
+    role_en = StringField(_l("Role or affiliation in English"), filters=[without_nul],
+                          validators=[Optional(), Length(max=MAX_ROLE, message=_TOO_LONG)])
 
 
 class ButtonForm(PublicForm):
