@@ -189,6 +189,16 @@ def test_wrong_and_malformed_codes_are_refused(session, make_organiser):
     assert not services.use_totp(session, editor, "123456")
 
 
+def test_a_code_in_other_digits_is_refused_not_a_500(client, make_organiser, login):
+    """str.isdigit() is true of "⁴" and "४" too, which compare_digest cannot compare
+    with the code: a 500 on the two-factor page. Found by tests/test_hostile_input.py."""
+    organiser = make_organiser("owner")
+    login(client, organiser)
+    for code in ("⁰⁴⁵₀₁₂", "४४४४४४"):
+        assert not totp.matching_step(organiser.totp_secret, code, last_step=None)
+        assert post_form(client, "/en/manage/two-factor", {"code": code}).status_code == 422
+
+
 def test_enabling_two_factor_needs_a_code_and_gives_ten_recovery_codes(session, make_organiser):
     organiser = make_organiser("editor", two_factor=False)
     secret = totp.new_secret()
