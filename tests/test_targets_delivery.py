@@ -17,6 +17,7 @@ from campaign.signatures.models import Signature, Visibility
 from campaign.targets import services
 from campaign.targets.models import Delivery, DeliveryState
 from tests.conftest import csrf_token, login
+from tests.fixtures.web import new_client
 from tests.targets_helpers import addressed, confirmed_signer  # noqa: F401
 from tests.test_mail_delivery import MAIL_FROM, PUBLIC_URL, free_port, make_due, smtp_server
 
@@ -135,7 +136,7 @@ def test_workspace_delivery_and_public_log(app, client, session, addressed, make
     assert "Delivered to <bdi>Body un-desk</bdi> on" in public
 
 
-def test_marking_a_delivery_bounced_twice_is_no_error(client, session, addressed, make_organiser):
+def test_marking_a_delivery_bounced_twice_is_no_error(app, session, addressed, make_organiser):
     """The second click on "Mark as bounced" was a 500 (a bounced delivery cannot
     become bounced), and so was marking one that failed. Found by
     tests/test_hostile_input.py."""
@@ -147,6 +148,7 @@ def test_marking_a_delivery_bounced_twice_is_no_error(client, session, addressed
     sent.state, failed.state = DeliveryState.sent, DeliveryState.failed
     session.commit()
     sent_id, failed_id = sent.id, failed.id
+    client = new_client(app)  # its own context per request: the deliveries' mails left a locale in this one
     login(client, owner)
     token = csrf_token(client, f"/en/manage/campaigns/{campaign_id}/targets")
     for delivery_id in (sent_id, sent_id, failed_id):
