@@ -23,8 +23,9 @@ is a payload's tag (or an attribute-breaking quote) found unescaped in a page.
 from __future__ import annotations
 
 import itertools
+import re
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 
 import pytest
 
@@ -147,12 +148,14 @@ class Site:
     # --- the inputs of a route ---
 
     def slots(self, route: Route) -> list[tuple[str, str]]:
-        """Every input of ``route``: ("path", argument), ("query", name), ("form", name)."""
+        """Every input of ``route``: ("path", argument), ("query", name), ("form", name).
+        Of rows that repeat (demands-0-title, demands-1-title…; rate-1, rate-2…) the
+        first two stand for the rest."""
         slots = [("path", a) for a in sorted(route.rule.arguments)]
-        slots += [("query", n) for n in sorted(set(route.query) | self.extra_query[route.key])]
+        slots += [("query", n) for n in _first_rows(set(route.query) | self.extra_query[route.key])]
         if route.method == "POST":
             names = {n for n, _ in route.form} | route.form_names | self.extra_form[route.key]
-            slots += [("form", n) for n in sorted(names - route.file_names)]
+            slots += [("form", n) for n in _first_rows(names - route.file_names)]
         return slots
 
     def every_input(self, route, lang, values: list, *, as_multipart: bool = False, what: str = "every input"):
@@ -200,6 +203,19 @@ class Site:
     def raw_body(self, route, lang, body: bytes, content_type: str):
         return self.send(route, lang, body=body, content_type=content_type, hostile=[body],
                          what=f"raw body ({content_type})")
+
+
+def _first_rows(names: set[str], rows: int = 2) -> list[str]:
+    kept, seen = [], defaultdict(set)
+    for name in sorted(names, key=lambda n: [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", n)]):
+        match = re.fullmatch(r"(.*?)-(\d+)(-.*)?", name)
+        if match:
+            shape = (match.group(1), match.group(3))
+            if match.group(2) not in seen[shape] and len(seen[shape]) >= rows:
+                continue
+            seen[shape].add(match.group(2))
+        kept.append(name)
+    return kept
 
 
 @pytest.fixture
