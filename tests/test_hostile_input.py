@@ -354,3 +354,19 @@ def test_hostile_strings_in_every_input_of_every_route(site, backend):
     shallow = [key for key, statuses in site.statuses.items()
                if not set(statuses) - {400, 403, 404, 405, 413}]
     assert len(shallow) <= 0.1 * len(site.routes), shallow
+
+
+def test_the_reflection_check_tells_markup_from_text():
+    """The attack's own judge: a payload's tag, or a quote that opens an event
+    handler inside a tag, is markup; the same escaped, or as text, is not."""
+    ours = "<p>\n<div class=\"x\">"
+    assert unescaped_reflections("<p><script>alert(1)</script></p>", ["a<script>alert(1)</script>"], ours)
+    assert unescaped_reflections("<p><svg/onload=alert(1)</p>", ["<svg/onload=alert(1)"], ours)
+    assert unescaped_reflections('<input value="" onfocus=alert(1) x="">', ['" onfocus=alert(1) x="'], ours)
+    assert not unescaped_reflections("<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>", ["<script>alert(1)</script>"],
+                                     ours)
+    assert not unescaped_reflections('<p>" onfocus=alert(1) x=</p>', ['" onfocus=alert(1) x="'], ours)
+    assert not unescaped_reflections("<p>x</p>", ["<p>"], ours)
+    sent = tags_in(["<img src=x onerror=alert(1)>"])
+    assert stored_markup("<div><img src=x onerror=alert(1)></div>", sent, ours)
+    assert not stored_markup("<div>&lt;img src=x onerror=alert(1)&gt;</div>", sent, ours)
