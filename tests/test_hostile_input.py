@@ -1,5 +1,5 @@
 """Hostile input, into every input of every route: never a 500, never a payload
-reflected as markup.
+served as markup.
 
 The routes are those of ``app.url_map`` (a new route is covered without touching this
 file), each in both languages, reached as a visitor or as the owner the way the site
@@ -9,16 +9,22 @@ parameters its links and GET forms carry, the fields of the real forms that post
 it, and every name the view asks ``request.args``/``request.form`` for or reads
 through a WTForms form while the run goes on.
 
-Into those go the Big List of Naughty Strings, at least ten thousand strings from
+Into those go the Big List of Naughty Strings and over ten thousand strings from
 hypothesis (format and bidi characters, Arabic, NUL and other controls, lone
-surrogates, which reach the server as broken UTF-8, raw bytes that are not UTF-8,
-strings of 20,000 characters; seeded, so every run sends the same ones), hostile
-parameter names, raw bodies, and multipart variants: the form as multipart, a text
-field sent as a file, real upload fields given hostile files. Each route gets
-requests with every input hostile at once, and requests with one hostile input among
-the values a browser would send (so that it goes past validation). Then every page is
-read again, with all that stored. Any status >= 500 or exception is a failure, and so
-is a payload's tag (or an attribute-breaking quote) found unescaped in a page.
+surrogates, which reach the server as broken UTF-8, bytes that are not UTF-8 at all,
+strings of up to 5,000 characters; seeded, so every run sends the same ones), hostile
+parameter names, raw bodies that are not what they say, and multipart variants: the
+form as multipart, a text field sent as a file, real upload fields given hostile
+files. Each route gets requests with every input hostile at once, and requests with
+one hostile input among the values a browser would send (so that it goes past
+validation), two of them the probes PostgreSQL is known to refuse (a NUL in a name,
+a value longer than any column). Then every page is read again, with all that
+stored. Any status >= 500 or exception fails the run, and so does a payload's tag (or
+a quote opening an event handler inside a tag) found unescaped in a page.
+
+The quick suite keeps one part: every field of every form sent as a file is refused
+with a translated 400 (issue 13). The whole run is ``slow``; ``-m attack`` runs it
+with the timing tests.
 """
 from __future__ import annotations
 
