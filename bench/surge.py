@@ -88,11 +88,10 @@ def endpoints(static_path: str) -> list[Endpoint]:
                  same_origin, 303, {"sqlite": 0.5, "postgresql": 0.35}, 50.0),
         Endpoint("confirm", "confirm POST (a fresh token each)", "cached", "/ar/confirm/", "POST",
                  same_origin, 303),
+        Endpoint("count", "count JSON `/api/v1/campaigns/<slug>/count`", "cached", f"/api/v1/campaigns/{SLUG}/count"),
+        Endpoint("counter", "counter widget `/embed/<slug>/counter`", "cached", f"/embed/{SLUG}/counter?lang=ar"),
+        Endpoint("badge", "badge SVG `/embed/<slug>/badge.svg`", "cached", f"/embed/{SLUG}/badge.svg?lang=ar"),
     ]
-
-
-ABSENT = ("count JSON, counter widget and badge: no such routes in the product yet "
-          "(`flask routes` has none), so not measured.")
 
 
 # --- processes ---
@@ -558,7 +557,7 @@ def table(run: dict, args) -> str:
             met = "yes" if ok else "**no**"
         label = ep.label + (f" ({bad} bad answers)" if bad else "")
         lines.append(f"| {label} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {ratio:.2f} | {target} | {met} |")
-    lines += ["", f"Not measured: {ABSENT}", "", "Memory of each web process (RSS, MiB; gunicorn with the page cache):", "",
+    lines += ["", "Memory of each web process (RSS, MiB; gunicorn with the page cache):", "",
               "| process | before load | after load |", "|---|---:|---:|"]
     before, after = run["mem_before"]["cached"], dict(run["mem_after"]["cached"])
     for proc, value in before:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import secrets
 from pathlib import Path
 
@@ -32,6 +33,8 @@ FEATURES = (
     "outbox",
     "amplify",
     "targets",
+    "api",
+    "embeds",
 )
 
 
@@ -60,17 +63,27 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _ensure_secrets(app: Flask) -> None:
-    """Embedded default: generate SECRET_KEY and DATA_KEY once and keep them in
-    instance/, so a newcomer needs no configuration and duplicates stay detectable
-    across restarts. Production sets both in the environment."""
-    for name in ("SECRET_KEY", "DATA_KEY"):
+    """Embedded default: generate SECRET_KEY, DATA_KEY and API_SIGNING_KEY once and
+    keep them in instance/, so a newcomer needs no configuration, duplicates stay
+    detectable and signed snapshots stay checkable across restarts. Production sets
+    them in the environment."""
+    for name in ("SECRET_KEY", "DATA_KEY", "API_SIGNING_KEY"):
         if app.config.get(name):
             continue
         path = Path(app.instance_path) / name.lower()
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            # Written aside, then linked into place: of several processes starting
+            # at once (gunicorn workers), the first one's key wins for all of them.
+            draft = path.with_name(f".{path.name}.{os.getpid()}")
+            draft.write_text(secrets.token_urlsafe(48))
+            draft.chmod(0o600)
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
         app.config[name] = path.read_text().strip()
 
 

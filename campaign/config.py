@@ -42,6 +42,13 @@ def from_environment(instance_path: str) -> dict:
         # DATA_KEY keys the e-mail hashes used to find duplicates; it must outlive every
         # campaign, so it is separate from SECRET_KEY (which may be rotated).
         "DATA_KEY": os.environ.get("DATA_KEY"),
+        # The Ed25519 key that signs the API's count snapshots is derived from this
+        # secret; readers check them against /api/v1/keys, so every web node needs the
+        # same one and it should outlive the citations (campaign/api/signing.py).
+        "API_SIGNING_KEY": os.environ.get("API_SIGNING_KEY"),
+        # Public halves of replaced signing keys, still published so that snapshots
+        # signed with them check (comma-separated, base64url, as /api/v1/keys shows).
+        "API_RETIRED_PUBLIC_KEYS": os.environ.get("API_RETIRED_PUBLIC_KEYS", ""),
         "SQLALCHEMY_DATABASE_URI": os.environ.get(
             "DATABASE_URL", f"sqlite:///{Path(instance_path) / 'sawt.sqlite3'}"
         ),
@@ -109,6 +116,9 @@ def from_environment(instance_path: str) -> dict:
         # The worker waits this long at most between tries while the database is away.
         "WORKER_MAX_BACKOFF_SECONDS": float(os.environ.get("WORKER_MAX_BACKOFF_SECONDS", "30")),
         "PUBLIC_BREAKDOWN_MIN": _int("PUBLIC_BREAKDOWN_MIN", 10),
+        # How often an embedded counter asks for its count (seconds, plus up to a
+        # quarter at random): longer eases the count API in a surge.
+        "EMBED_REFRESH_SECONDS": _int("EMBED_REFRESH_SECONDS", 12),
         # Page views are counted in memory and written every this many seconds (0: at once).
         "VIEW_COUNT_FLUSH_SECONDS": float(os.environ.get("VIEW_COUNT_FLUSH_SECONDS", "10")),
         "ORGANISER_IDLE_MINUTES": _int("ORGANISER_IDLE_MINUTES", 30),

@@ -82,7 +82,11 @@ def init_app(app: Flask) -> None:
     def set_security_headers(response):
         frame_ancestors = g.get("frame_ancestors", "'none'")
         response.headers.setdefault("Content-Security-Policy", CSP.format(frame_ancestors=frame_ancestors))
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: other sites still learn nothing of where a
+        # reader came from, and our own form posts carry our Origin rather than
+        # "null", which browsers without Fetch Metadata (Safari before 16.4, still
+        # on many older phones) need to pass the cross-site check (security.cross_site).
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         # Names in a page must not leak to a DNS resolver before anyone clicks.
         response.headers.setdefault("X-DNS-Prefetch-Control", "off")

@@ -21,6 +21,9 @@ from flask_static_digest.digester import DIGESTED_FILE_REGEX, clean, compile
 from whitenoise import WhiteNoise
 
 _HASHED = re.compile(DIGESTED_FILE_REGEX + r"\.[^/]+$")
+# Files that other sites load into their own pages (the script hosts of the
+# embedded sign form paste), by their plain and their hashed names.
+_FOR_OTHER_SITES = re.compile(r"/embed-host(-[0-9a-f]{32})?\.js(\.gz)?$")
 digest = FlaskStaticDigest()
 
 
@@ -42,8 +45,8 @@ def _security_headers(headers, path: str, url: str) -> None:
     headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
     headers["X-Frame-Options"] = "DENY"
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
-    headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    headers["Referrer-Policy"] = "same-origin"
+    headers["Cross-Origin-Resource-Policy"] = "cross-origin" if _FOR_OTHER_SITES.search(url) else "same-origin"
 
 
 def init_app(app: Flask) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pyotp
 from playwright.sync_api import Page, expect
@@ -52,3 +53,29 @@ def workspace_link(page: Page, name: str):
     if menu.locator("summary").is_visible() and menu.get_attribute("open") is None:
         menu.locator("summary").click()
     return page.locator("nav.workspace-nav").get_by_role("link", name=name, exact=True)
+
+
+# axe-core, vendored from the npm registry into tests/vendor/ (never served).
+AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
+
+
+def serious_violations(page: Page) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it is now. The
+    script is evaluated through the DevTools protocol, so our CSP (no inline
+    script) stays in force for the page itself."""
+    page.evaluate(AXE)
+    return page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {resultTypes: ["violations"]});
+            return result.violations
+                .filter((v) => v.impact === "serious" || v.impact === "critical")
+                .map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                              nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" "))}));
+        }"""
+    )
+
+
+def assert_accessible(page: Page, label: str) -> None:
+    """No serious or critical violation by axe-core on the page as it is now."""
+    found = serious_violations(page)
+    assert not found, f"{label} ({page.url}): {found}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
@@ -17,35 +16,14 @@ from campaign.organiser.models import Organisation, OrganisationText
 from campaign.privacy.keys import utcnow
 from campaign.signatures.models import Visibility
 from tests.browser_fixtures import PHONE
+from tests.browser_helpers import assert_accessible
 from tests.conftest import link_in
 from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
-AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 WIDTHS = {"360": PHONE, "1280": DESKTOP}
-
-
-def serious_violations(page: Page) -> list[dict]:
-    """axe-core's serious and critical violations on the page as it is now. The
-    script is evaluated through the DevTools protocol, so our CSP (no inline
-    script) stays in force for the page itself."""
-    page.evaluate(AXE)
-    return page.evaluate(
-        """async () => {
-            const result = await axe.run(document, {resultTypes: ["violations"]});
-            return result.violations
-                .filter((v) => v.impact === "serious" || v.impact === "critical")
-                .map((v) => ({id: v.id, impact: v.impact, help: v.help,
-                              nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" "))}));
-        }"""
-    )
-
-
-def assert_accessible(page: Page, label: str) -> None:
-    found = serious_violations(page)
-    assert not found, f"{label} ({page.url}): {found}"
 
 
 def public_organisation(session) -> Organisation:

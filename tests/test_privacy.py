@@ -268,7 +268,7 @@ def test_public_pages_send_security_headers(make_app, make_campaign, lang):
         assert csp["default-src"] == csp["script-src"] == csp["style-src"] == "'self'", path
         assert csp["object-src"] == "'none'" and csp["base-uri"] == "'none'", path
         assert response.headers["X-Frame-Options"] == "DENY", path
-        assert response.headers["Referrer-Policy"] == "no-referrer", path
+        assert response.headers["Referrer-Policy"] == "same-origin", path
         assert response.headers["X-Content-Type-Options"] == "nosniff", path
 
 

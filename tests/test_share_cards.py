@@ -45,7 +45,7 @@ def test_arabic_is_shaped_not_a_row_of_separate_letters():
     by one in their isolated forms, as an engine without shaping would."""
     from PIL import ImageDraw
 
-    font = cards._font("bold", "ar", 64)
+    font = cards.font("bold", "ar", 64)
     draw = ImageDraw.Draw(Image.new("RGB", (10, 10)))
     word = "سراحهم"
     joined = draw.textlength(word, font=font, direction="rtl")

@@ -41,7 +41,9 @@ def available() -> bool:
     return features.check("raqm") and all(_font_path(w, s) for w in _FONTS for s in ("arabic", "latin"))
 
 
-def _font(weight: str, lang: str, size: int) -> ImageFont.FreeTypeFont:
+def font(weight: str, lang: str, size: int) -> ImageFont.FreeTypeFont:
+    """Noto in ``weight`` (regular, bold) for ``lang``'s script, shaped by RAQM; only
+    where ``available()``. The embeds' badges draw and measure with it too."""
     script = "arabic" if lang == "ar" else "latin"
     return ImageFont.truetype(str(_font_path(weight, script)), size, layout_engine=ImageFont.Layout.RAQM)
 
@@ -89,14 +91,14 @@ def draw_card(campaign: Campaign, lang: str) -> bytes:
         goal_line = (plural("Goal: %(num)s signature", "Goal: %(num)s signatures", campaign.goal)
                      % {"num": format_number(campaign.goal, campaign.digits.value, lang)} if campaign.goal else "")
     y = 56
-    draw.text((x, y), site, font=_font("bold", lang, 40), fill=ACCENT, anchor=anchor, direction=direction)
+    draw.text((x, y), site, font=font("bold", lang, 40), fill=ACCENT, anchor=anchor, direction=direction)
     y += 90
-    title_font = _font("bold", lang, 64)
+    title_font = font("bold", lang, 64)
     for line in _lines(draw, campaign.title_in(lang), title_font, WIDTH - 2 * MARGIN, direction, 3):
         draw.text((x, y), line, font=title_font, fill=INK, anchor=anchor, direction=direction)
         y += 92
     y = max(y + 20, 430)
-    draw.text((x, y), count_line, font=_font("bold", lang, 52), fill=INK, anchor=anchor, direction=direction)
+    draw.text((x, y), count_line, font=font("bold", lang, 52), fill=INK, anchor=anchor, direction=direction)
     if campaign.goal:
         y += 80
         bar = (MARGIN, y, WIDTH - MARGIN, y + 22)
@@ -105,7 +107,7 @@ def draw_card(campaign: Campaign, lang: str) -> bytes:
         filled = max(22, int((bar[2] - bar[0]) * share))  # a sliver even at zero
         left = bar[2] - filled if rtl else bar[0]
         draw.rounded_rectangle((left, bar[1], left + filled, bar[3]), radius=11, fill=ACCENT)
-        draw.text((x, y + 34), goal_line, font=_font("regular", lang, 32), fill=MUTED, anchor=anchor,
+        draw.text((x, y + 34), goal_line, font=font("regular", lang, 32), fill=MUTED, anchor=anchor,
                   direction=direction)
     out = io.BytesIO()
     image.save(out, "PNG", optimize=True)

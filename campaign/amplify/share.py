@@ -24,6 +24,13 @@ REFERRAL_CODES: dict[str, str] = {
     "bluesky": "bs",
     "qr": "qr",
     "native": "ns",
+    # The sign form embedded in another site (signatures/embed.py), when the host
+    # gave no code of its own.
+    "embed": "embed",
+    # The embeds' links back to the campaign (campaign.embeds).
+    "counter": "ctr",
+    "badge": "bdg",
+    "map": "map",
 }
 CHANNEL_BY_REFERRAL: dict[str, str] = {code: channel for channel, code in REFERRAL_CODES.items()}
 
@@ -40,6 +47,10 @@ def channel_label(channel: str) -> str:
         "bluesky": _l("Bluesky"),
         "qr": _l("QR code"),
         "native": _l("Phone's share menu"),
+        "embed": _l("Sign form on other websites"),
+        "counter": _l("Embedded counter"),
+        "badge": _l("Badge"),
+        "map": _l("Embedded map"),
     }
     return str(labels.get(channel, channel))
 

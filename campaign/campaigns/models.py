@@ -79,6 +79,10 @@ class Campaign(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     published_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
+    # When what the public sees of the campaign last changed (texts, demands,
+    # settings, state): the API's Last-Modified. Set by campaigns.services only;
+    # signatures and counts do not move it.
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # Signatures are anonymised this many days after the campaign closes (or is
     # archived); None means the site's RETENTION_DAYS. See campaign.retention.
     retention_days: Mapped[int | None]

@@ -39,6 +39,7 @@ REFERRAL_SLOT = "__sawt_referral__"
 
 SLOTS = ("byline", "header", "main", "aside")
 _SECTIONS = "sawt.page_sections"
+_HEAD = "sawt.page_head"
 _VIEW_LISTENERS = "sawt.page_view_listeners"
 
 SectionData = Callable[[Campaign, str, bool], dict]
@@ -79,6 +80,13 @@ def register_section(app: Flask, name: str, template: str, data: SectionData | N
     if name in sections:
         raise ValueError(f"section {name!r} is registered twice")
     sections[name] = Section(name, template, data or (lambda campaign, lang, preview: {}), slot, order)
+
+
+def register_head(app: Flask, template: str) -> None:
+    """Add ``template`` to the <head> of every campaign page (link tags such as the
+    embeds' oEmbed discovery). It sees ``campaign`` and ``lang``, and is part of the
+    cached page like every section."""
+    app.extensions.setdefault(_HEAD, []).append(template)
 
 
 def on_public_view(app: Flask, listener: Callable[[int], None]) -> None:
@@ -158,4 +166,5 @@ def _render_html(campaign: Campaign, lang: str, *, preview: bool, overrides: dic
         slots=slots,
         forms_with_errors=forms_with_errors,
         preview=preview,
+        head_templates=current_app.extensions.get(_HEAD, []),
     )

@@ -110,7 +110,7 @@ def create(
     )
     session.add(campaign)
     session.flush()
-    _audit(session, actor, "campaign.create", campaign=campaign, slug=slug, kind=kind.value)
+    _changed(session, actor, "campaign.create", campaign, slug=slug, kind=kind.value)
     return campaign
 
 
@@ -234,8 +234,18 @@ def public_campaigns(session: Session) -> list[Campaign]:
     )
 
 
+# The states in which a campaign is seen by the public (its page, the API, the embeds),
+# once it has been published: a draft archived without ever being published never was.
+PUBLIC_STATES = (CampaignState.published, CampaignState.closed, CampaignState.archived)
+
+
 def is_public(campaign: Campaign) -> bool:
-    return campaign.state in (CampaignState.published, CampaignState.closed, CampaignState.archived)
+    return campaign.state in PUBLIC_STATES and campaign.published_at is not None
+
+
+def public_criterion() -> sa.ColumnElement[bool]:
+    """``is_public`` as a WHERE clause."""
+    return sa.and_(Campaign.state.in_(PUBLIC_STATES), Campaign.published_at.is_not(None))
 
 
 # --- editing in the workspace ---
@@ -348,7 +358,7 @@ def save(session: Session, actor: Organiser | None, campaign: Campaign, changes:
             raise NotReady(missing)
     session.flush()
     if changed:
-        _audit(session, actor, "campaign.edit", campaign=campaign, fields=changed)
+        _changed(session, actor, "campaign.edit", campaign, fields=changed)
     return changed
 
 
@@ -357,11 +367,16 @@ def _authorise(actor: Organiser | None, permission: Permission, campaign: Campai
         require_campaign(actor, permission, campaign)
 
 
-def _audit(session: Session, actor: Organiser | None, action: str, **detail) -> None:
+def _changed(session: Session, actor: Organiser | None, action: str, campaign: Campaign, **detail) -> None:
+    """Every operation that changes what the public sees of a campaign (create,
+    edit, publish, close, reopen, archive) ends here: its ``updated_at`` (the API's
+    Last-Modified) moves, and the organiser's action is audited."""
+    campaign.updated_at = utcnow()
+    session.flush()
     # The audit log answers "which organiser did this"; the platform's own steps
     # (the demo, the hourly close of expired campaigns) are not organiser actions.
     if actor is not None:
-        audit.record(session, actor, action, **detail)
+        audit.record(session, actor, action, campaign=campaign, **detail)
 
 
 def publish(session: Session, actor: Organiser | None, campaign: Campaign) -> Campaign:
@@ -369,7 +384,7 @@ def publish(session: Session, actor: Organiser | None, campaign: Campaign) -> Ca
     every language is complete, TransitionError from any other state."""
     _authorise(actor, Permission.edit_campaigns, campaign)
     change_state(session, campaign, CampaignState.published)
-    _audit(session, actor, "campaign.publish", campaign=campaign)
+    _changed(session, actor, "campaign.publish", campaign)
     return campaign
 
 
@@ -377,7 +392,7 @@ def close(session: Session, actor: Organiser | None, campaign: Campaign) -> Camp
     """Stop taking signatures now; the page stays up with its count."""
     _authorise(actor, Permission.edit_campaigns, campaign)
     change_state(session, campaign, CampaignState.closed)
-    _audit(session, actor, "campaign.close", campaign=campaign)
+    _changed(session, actor, "campaign.close", campaign)
     return campaign
 
 
@@ -388,7 +403,7 @@ def reopen(session: Session, actor: Organiser | None, campaign: Campaign) -> Cam
     if campaign.state == CampaignState.closed and campaign.closes_at is not None and campaign.closes_at <= utcnow():
         raise CloseDatePassed(campaign.slug)
     change_state(session, campaign, CampaignState.published)
-    _audit(session, actor, "campaign.reopen", campaign=campaign)
+    _changed(session, actor, "campaign.reopen", campaign)
     return campaign
 
 
@@ -397,5 +412,5 @@ def archive(session: Session, actor: Organiser | None, campaign: Campaign) -> Ca
     reopened (owners only, as for the rest of the data's lifecycle)."""
     _authorise(actor, Permission.manage_retention, campaign)
     change_state(session, campaign, CampaignState.archived)
-    _audit(session, actor, "campaign.archive", campaign=campaign)
+    _changed(session, actor, "campaign.archive", campaign)
     return campaign

@@ -10,10 +10,11 @@ from campaign.jobs import register_job
 def init_app(app: Flask) -> None:
     from campaign.campaigns.page import register_section
     from campaign.outbox.services import on_message_due, on_message_finished, register_task
-    from campaign.signatures import cli, crowds, routes, services
+    from campaign.signatures import cli, crowds, embed, routes, services
 
     app.register_blueprint(routes.bp)
     csrf.exempt(routes.bp)  # public forms: PublicForm refuses cross-site posts instead
+    embed.init_app(app)  # the sign form in other sites' pages: /embed/<slug>/sign
     cli.init_app(app)
     register_section(app, "count", "signatures/_count.html", slot="header", order=10)
     register_section(app, "sign", "signatures/_sign.html", routes.sign_section, slot="aside", order=10)

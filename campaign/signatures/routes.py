@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
@@ -43,12 +45,60 @@ def countries_section(campaign: Campaign, lang: str, preview: bool) -> dict:
     return {"breakdown": country_breakdown(db.session, campaign, minimum), "minimum": minimum}
 
 
-def _render_with_form(campaign: Campaign, form: SignForm | None, status: int):
-    return page.render(campaign, status=status, overrides={"sign": {"form": form}} if form is not None else None)
-
-
 def _resend_limit() -> str:
     return current_app.config["RATELIMIT_RESEND"]
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What became of a posted sign form: ``taken`` (the signer goes on to "check
+    your e-mail"), or the form is shown again with ``status`` (and a proof of work
+    to do when ``challenge`` is set)."""
+    taken: bool
+    status: int = 303
+    challenge: dict | None = None
+
+
+def submit(campaign: Campaign, form: SignForm, lang: str, *, referral: str | None) -> Submission:
+    """Take a posted sign form: the one path of the campaign page's form and the
+    embedded one (signatures/embed.py). Commits when a signature is stored."""
+    if not form.validate_on_submit():
+        return Submission(False, form.error_status)
+    if form.website.data:
+        # A bot filled the honeypot: it sees the usual answer (same status, same
+        # page), nothing is stored.
+        return Submission(True)
+    ip_key = client_ip_key()
+    admission = crowds.admit(
+        db.session, ip_key,
+        solution=request.form.get(crowds.SOLUTION_FIELD) or None,
+        offered=bool(request.form.get(crowds.OFFERED_FIELD)),
+    )
+    if admission in (crowds.Admission.ask, crowds.Admission.refused):
+        db.session.rollback()
+        if admission == crowds.Admission.refused:
+            form.form_errors.append(str(CHECK_FAILED))
+        return Submission(False, 200 if admission == crowds.Admission.ask else 422, crowds.new_challenge())
+    signature, _outcome = services.sign(
+        db.session,
+        campaign,
+        SignInput(
+            name=form.name.data,
+            email=form.email.data,
+            country=form.country.data,
+            comment=form.comment.data,
+            visibility=Visibility(form.visibility.data),
+            opt_in=bool(form.opt_in.data),
+            referral=referral,
+        ),
+        locale=lang,
+        ip_key=ip_key,
+    )
+    if admission == crowds.Admission.hold:
+        services.hold(db.session, signature)
+    db.session.commit()
+    crowds.count_signing(ip_key)
+    return Submission(True)
 
 
 @bp.post("/c/<slug>/sign")
@@ -60,45 +110,12 @@ def sign(slug: str):
         return page.render(campaign, status=409)
     lang = current_language()
     form = SignForm(lang)
-    if not form.validate_on_submit():
-        return _render_with_form(campaign, form, form.error_status)
-    if form.website.data:
-        # A bot filled the honeypot: it sees the usual answer (same status, same
-        # page), nothing is stored.
+    result = submit(campaign, form, lang, referral=form.ref.data)
+    if result.taken:
         return redirect(url_for(".check_email", slug=slug), code=303)
-    ip_key = client_ip_key()
-    admission = crowds.admit(
-        db.session, ip_key,
-        solution=request.form.get(crowds.SOLUTION_FIELD) or None,
-        offered=bool(request.form.get(crowds.OFFERED_FIELD)),
-    )
-    if admission in (crowds.Admission.ask, crowds.Admission.refused):
-        db.session.rollback()
-        if admission == crowds.Admission.refused:
-            form.form_errors.append(str(CHECK_FAILED))
-        return page.render(campaign, status=200 if admission == crowds.Admission.ask else 422, overrides={
-            "sign": {"form": form, "challenge": crowds.new_challenge()},
-        })
-    signature, _outcome = services.sign(
-        db.session,
-        campaign,
-        SignInput(
-            name=form.name.data,
-            email=form.email.data,
-            country=form.country.data,
-            comment=form.comment.data,
-            visibility=Visibility(form.visibility.data),
-            opt_in=bool(form.opt_in.data),
-            referral=form.ref.data,
-        ),
-        locale=lang,
-        ip_key=ip_key,
-    )
-    if admission == crowds.Admission.hold:
-        services.hold(db.session, signature)
-    db.session.commit()
-    crowds.count_signing(ip_key)
-    return redirect(url_for(".check_email", slug=slug), code=303)
+    return page.render(campaign, status=result.status, overrides={
+        "sign": {"form": form, "challenge": result.challenge},
+    })
 
 
 @bp.get("/c/<slug>/check-email")
@@ -108,8 +125,12 @@ def check_email(slug: str):
     return render_template("signatures/check_email.html", campaign=campaign, form=ResendForm(formdata=None))
 
 
+# One allowance for both "send the link again" forms (the site's and the embedded one).
+RESEND_SCOPE = "signatures-resend"
+
+
 @bp.post("/c/<slug>/resend")
-@limiter.limit(_resend_limit)
+@limiter.shared_limit(_resend_limit, scope=RESEND_SCOPE)
 def resend(slug: str):
     campaign = public_campaign_or_404(slug)
     form = ResendForm()
