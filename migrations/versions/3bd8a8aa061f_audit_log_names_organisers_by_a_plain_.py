@@ -4,7 +4,7 @@ PostgreSQL checked the key only for entries that name someone, so a failed login
 real account took measurably longer than one on an unknown address (issue 13).
 
 Revision ID: 3bd8a8aa061f
-Revises: 3c92eab680b1
+Revises: 930d74f01276
 Create Date: 2026-11-30 06:40:02.435530
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3bd8a8aa061f'
-down_revision = '3c92eab680b1'
+down_revision = '930d74f01276'
 branch_labels = None
 depends_on = None
 
