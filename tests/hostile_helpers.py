@@ -207,8 +207,8 @@ class _PageParser(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         a = {k: (v if v is not None else "") for k, v in attrs}
-        if tag == "a" and "href" in a:
-            self.links.append(a["href"])
+        if "href" in a and (tag == "a" or tag == "link" and "type" in a and "alternate" in a.get("rel", "")):
+            self.links.append(a["href"])  # and the oEmbed address, a <link rel="alternate" type="…">
         elif tag == "option" and self._select is not None:
             self._select[1].append(a.get("value", ""))
             if "selected" in a:
@@ -365,9 +365,11 @@ class _Crawl:
         self.arguments: dict[str, list] = defaultdict(list)  # every value each path argument took
         self.our_tags: set[str] = set()
         self.queue: list[tuple[str, str]] = []
+        self.from_mails: set[str] = set()
 
     def run(self) -> None:
         english = [re.sub(r"^/(ar|en)/", "/en/", p) for p in self.world.mail_paths]
+        self.from_mails = set(english)  # each opened: which token leads where is not known ahead
         self.queue = [(VISITOR, p) for p in ["/", "/en/", "/ar/", "/en/erase", "/en/manage/login", *english]]
         self.queue.append((OWNER, "/en/manage/"))
         self._drain()
@@ -409,7 +411,7 @@ class _Crawl:
             self.seen.add((who, url))
             self._note(rule, arguments)
             key = (id(rule), "GET", who)
-            if self.fetched[key] >= self.per_rule:
+            if self.fetched[key] >= self.per_rule and url not in self.from_mails:
                 continue
             self.fetched[key] += 1
             response = self.clients[who].get(url, buffered=True)
@@ -442,9 +444,10 @@ class _Crawl:
                 continue
             self.examples.setdefault(key, target.path + (f"?{target.query}" if target.query else ""))
             self.forms[key].append(form)
+        ours = urlsplit(self.app.config["PUBLIC_URL"]).netloc
         for link in page.links:
             target = urlsplit(html.unescape(link))
-            if target.scheme or target.netloc or not target.path.startswith("/"):
+            if target.netloc not in ("", ours) or not target.path.startswith("/"):
                 continue
             if who == OWNER and "/manage/" not in target.path:
                 continue  # the workspace's links to public pages: the visitor follows those
