@@ -445,6 +445,19 @@ def test_nonsense_input_never_causes_a_500(client, owner, draft, login):
     assert client.post(f"/ar/manage/campaigns/{draft.id}/edit", data={**data, "action": "bogus"}).status_code == 422
 
 
+def test_a_nul_typed_into_the_texts_or_demands_is_dropped(client, owner, draft, login):
+    """PostgreSQL refuses NUL in text: a NUL in a demand's title was a 500 there (and
+    stored on SQLite). Found by tests/test_hostile_input.py."""
+    login(client, owner)
+    data = form_values(draft.id, client)
+    data.update({"en-title": "Stop\x00 them", "demands-0-en-title": "Halt\x00 them",
+                 "demands-0-en-body": "At\x00 once", "action": "save"})
+    assert client.post(f"/en/manage/campaigns/{draft.id}/edit", data=data).status_code == 303
+    campaign = db.session.get(Campaign, draft.id)
+    assert campaign.text("en").title == "Stop them"
+    assert [(d.text("en").title, d.text("en").body) for d in campaign.demands] == [("Halt them", "At once")]
+
+
 def test_keepalive_for_long_writing_is_for_editors_of_the_campaign(client, owner, draft, make_organiser, login):
     login(client, owner)
     html = client.get(f"/en/manage/campaigns/{draft.id}/edit").get_data(as_text=True)

@@ -577,3 +577,23 @@ def test_a_nul_in_the_bulk_value_is_not_a_500(client, session, make_organiser, m
         posted = client.post(url, data={"csrf_token": token, "by": by, "value": "a\x00b", "expected": "0",
                                         "reason": "fake"})
         assert posted.status_code in (303, 400, 409)
+
+
+def test_a_nul_in_the_search_or_a_released_connection_is_not_a_500(
+        client, session, make_organiser, make_campaign, add_signature, login):
+    """PostgreSQL refuses NUL: a search with one was saved, then every view of the list
+    was a 500; releasing a "connection" with one was a 500 too. Found by
+    tests/test_hostile_input.py."""
+    owner = make_organiser("owner")
+    campaign = make_campaign(organisation_id=owner.memberships[0].organisation_id)
+    add_signature(campaign, "Layla Haddad")
+    session.commit()
+    login(client, owner)
+    url = f"/en/manage/campaigns/{campaign.id}/signatures"
+    token = csrf_token(client, url)
+    assert client.post(url, data={"csrf_token": token, "q": "Lay\x00la", "state": ""}).status_code == 303
+    page = client.get(url)
+    assert page.status_code == 200 and "Layla Haddad" in page.get_data(as_text=True)
+    released = client.post(f"/en/manage/campaigns/{campaign.id}/held/release",
+                           data={"csrf_token": token, "value": "a\x00b", "expected": "0"})
+    assert released.status_code == 303

@@ -122,6 +122,32 @@ def test_authenticate_is_case_blind_on_the_address_and_audits_failures(session, 
                                                               (None, {"step": "password"})]
 
 
+def test_a_failed_login_costs_the_database_the_same_for_a_real_and_an_unknown_address(session, make_organiser):
+    """The same statements, and nothing more for the database to check: the audit
+    entry's foreign key to a real account made PostgreSQL check it, which timed a
+    wrong password on a real address apart from an unknown one
+    (tests/test_signer_privacy_timing.py measures it)."""
+    make_organiser("editor", email="layla@example.org", two_factor=False)
+    sent: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        services.authenticate(session, "layla@example.org", "wrong password!")
+        session.flush()
+        known = sent[:]
+        sent.clear()
+        services.authenticate(session, "nobody@example.org", "wrong password!")
+        session.flush()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", note)
+    assert known == sent and any("audit_entries" in statement for statement in sent)
+    keys = sa.inspect(session.connection()).get_foreign_keys("audit_entries")
+    assert not [key for key in keys if "organiser_id" in key["constrained_columns"]]
+
+
 # --- TOTP --------------------------------------------------------------------------------------
 
 def test_totp_code_is_accepted_once(session, make_organiser):
@@ -161,6 +187,16 @@ def test_wrong_and_malformed_codes_are_refused(session, make_organiser):
         assert not services.use_totp(session, organiser, code)
     editor = make_organiser("editor", two_factor=False)
     assert not services.use_totp(session, editor, "123456")
+
+
+def test_a_code_in_other_digits_is_refused_not_a_500(client, make_organiser, login):
+    """str.isdigit() is true of "⁴" and "४" too, which compare_digest cannot compare
+    with the code: a 500 on the two-factor page. Found by tests/test_hostile_input.py."""
+    organiser = make_organiser("owner")
+    login(client, organiser)
+    for code in ("⁰⁴⁵₀₁₂", "४४४४४४"):
+        assert not totp.matching_step(organiser.totp_secret, code, last_step=None)
+        assert post_form(client, "/en/manage/two-factor", {"code": code}).status_code == 422
 
 
 def test_enabling_two_factor_needs_a_code_and_gives_ten_recovery_codes(session, make_organiser):
@@ -361,10 +397,14 @@ def test_removing_members(session, make_organiser):
     organisation = owner.memberships[0].organisation
     pending = services.invite(session, owner, organisation, "pending@example.org", "editor", locale="en")
     pending_id = pending.organiser_id
+    assert services.authenticate(session, "pending@example.org", "a guess at a password") is None
     services.remove_member(session, owner, pending)
     services.remove_member(session, owner, editor.memberships[0])
     session.commit()
     assert session.get(Organiser, pending_id) is None, "an unused invitation goes with its account"
+    # The audit log names accounts by a plain id: the one gone is named no more, so
+    # that no later account (SQLite may give it the same id) inherits its entries.
+    assert session.scalars(sa.select(AuditEntry).where(AuditEntry.organiser_id == pending_id)).all() == []
     assert session.get(Organiser, editor.id).memberships == []
     assert actions(session).count("team.remove") == 2
 

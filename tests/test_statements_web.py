@@ -86,6 +86,25 @@ def test_request_confirm_approve_withdraw_through_the_web(client, session, state
     assert client.get(withdraw_path).status_code == 404
 
 
+def test_the_role_line_given_on_approval_is_held_to_the_form_s_limits(client, session, statement, owner, deliver):
+    """A NUL in it was stored (a 500 on PostgreSQL, which refuses NUL), and so was a
+    role longer than its column (a 500 there too). Found by tests/test_hostile_input.py."""
+    slug = statement.slug
+    login(client, owner)
+    assert request_to_sign(client, slug).status_code == 303
+    [mail] = deliver()
+    assert client.post(urlsplit(link_in(mail, "/endorse/confirm/")).path).status_code == 200
+    request_row = session.scalar(sa.select(Signatory))
+    workspace = f"/en/manage/campaigns/{request_row.campaign_id}/signatories/"
+    token = csrf_token(client, workspace)
+    response = client.post(f"{workspace}{request_row.id}/approve", data={"csrf_token": token, "role_en": "x" * 501})
+    assert response.status_code == 400
+    assert client.post(f"{workspace}{request_row.id}/approve",
+                       data={"csrf_token": token, "role_en": "a\x00 monitoring group"}).status_code == 303
+    [listed] = _signatories(session, slug)
+    assert listed.text("en").role == "a monitoring group"
+
+
 def test_request_form_errors_and_honeypot(client, session, statement, deliver):
     response = request_to_sign(client, statement.slug, name_en="", name_ar="", email="not-an-address")
     assert response.status_code == 422

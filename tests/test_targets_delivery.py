@@ -17,6 +17,7 @@ from campaign.signatures.models import Signature, Visibility
 from campaign.targets import services
 from campaign.targets.models import Delivery, DeliveryState
 from tests.conftest import csrf_token, login
+from tests.fixtures.web import new_client
 from tests.targets_helpers import addressed, confirmed_signer  # noqa: F401
 from tests.fixtures.mail import smtp_server
 from tests.fixtures.processes import free_port
@@ -135,3 +136,28 @@ def test_workspace_delivery_and_public_log(app, client, session, addressed, make
     assert "Sent" in page and "Mark as bounced" in page
     public = client.get(f"/en/c/{slug}").get_data(as_text=True)
     assert "Delivered to <bdi>Body un-desk</bdi> on" in public
+
+
+def test_marking_a_delivery_bounced_twice_is_no_error(app, session, addressed, make_organiser):
+    """The second click on "Mark as bounced" was a 500 (a bounced delivery cannot
+    become bounced), and so was marking one that failed. Found by
+    tests/test_hostile_input.py."""
+    campaign, (first, guarded) = addressed
+    campaign_id = campaign.id
+    owner = make_organiser("owner")
+    owner.memberships[0].organisation_id = campaign.organisation_id
+    sent, failed = services.deliver_campaign(session, None, campaign, [first.id, guarded.id], with_names=False)
+    sent.state, failed.state = DeliveryState.sent, DeliveryState.failed
+    session.commit()
+    sent_id, failed_id = sent.id, failed.id
+    client = new_client(app)  # its own context per request: the deliveries' mails left a locale in this one
+    login(client, owner)
+    token = csrf_token(client, f"/en/manage/campaigns/{campaign_id}/targets")
+    for delivery_id in (sent_id, sent_id, failed_id):
+        response = client.post(f"/en/manage/deliveries/{delivery_id}/bounced", data={"csrf_token": token})
+        assert response.status_code == 303
+    session.expire_all()
+    assert [session.get(Delivery, i).state for i in (sent_id, failed_id)] == [DeliveryState.bounced,
+                                                                             DeliveryState.failed]
+    page = client.get(f"/en/manage/campaigns/{campaign_id}/targets").get_data(as_text=True)
+    assert "This delivery can no longer be marked as bounced." in page

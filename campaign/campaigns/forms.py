@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 from campaign.campaigns.services import CampaignChanges, TextInput
 from campaign.campaigns.models import Campaign, CampaignKind, Digits
 from campaign.campaigns.services import SLUG_RE, DemandInput
+from campaign.forms import without_nul
 from campaign.i18n import LANGUAGES, language_name, normalise_digits
 
 HASHTAG_RE = re.compile(r"^\w+$")
@@ -123,27 +124,30 @@ class NewCampaignForm(FlaskForm):
 class TextForm(Form):
     """One language's texts."""
 
-    title = StringField(_l("Title"), validators=[_at_most(200)])
+    title = StringField(_l("Title"), filters=[without_nul], validators=[_at_most(200)])
     summary = TextAreaField(
         _l("Summary"),
         description=_l("One or two sentences, shown under the title and when the link is shared."),
+        filters=[without_nul],
         validators=[_at_most(500)],
     )
     body_md = TextAreaField(
         _l("Text"),
         description=_l("Markdown: **bold**, *italic*, lists, > quotes and links. No images or HTML."),
+        filters=[without_nul],
         validators=[_at_most(50_000)],
     )
     share_text = TextAreaField(
         _l("Share text"),
         description=_l("Proposed to people who share the campaign. At most 280 characters."),
+        filters=[without_nul],
         validators=[_at_most(280)],
     )
 
 
 class DemandTextForm(Form):
-    title = StringField(_l("Demand"), validators=[_at_most(200)])
-    body = TextAreaField(_l("Explanation"), validators=[_at_most(2_000)])
+    title = StringField(_l("Demand"), filters=[without_nul], validators=[_at_most(200)])
+    body = TextAreaField(_l("Explanation"), filters=[without_nul], validators=[_at_most(2_000)])
 
 
 class DemandRowForm(Form):

@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from campaign.forms import without_nul
 from campaign.moderation.services import BulkKind, InvalidationReason, QueryKind, RestoreReason, parse_query
 from campaign.signatures.models import SignatureState
 
@@ -23,6 +24,7 @@ class SearchForm(FlaskForm):
         _l("Name or e-mail"),
         description=_l("Any spelling of a name (أحمد finds احمد and إحمد), an exact e-mail address, "
                        "or @domain for every address at that domain."),
+        filters=[without_nul],
         validators=[Optional(), Length(max=320, message=_l("Please use at most %(max)d characters."))],
     )
     # Optional() stops the chain for whitespace and also drops the choice check's

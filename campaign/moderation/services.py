@@ -447,7 +447,8 @@ def release_held(
     access.require_campaign(actor, Permission.moderate, campaign)
     where = [Signature.campaign_id == campaign.id, Signature.state == SignatureState.held,
              Signature.ip_key == ip_key]
-    signatures = list(session.scalars(sa.select(Signature).where(*where).order_by(Signature.id)))
+    signatures = list(session.scalars(sa.select(Signature).where(*where).order_by(Signature.id))
+                      ) if ip_key and "\x00" not in ip_key else []  # no such source; PostgreSQL refuses NUL
     if expected is not None and len(signatures) != expected:
         raise CountChanged(len(signatures))
     released = []

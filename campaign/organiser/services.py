@@ -371,7 +371,9 @@ def authenticate(session: Session, email: str, password: str) -> Organiser | Non
         return organiser
     # Recorded for an unknown address too (with no one named): writing the entry only
     # for real accounts made the answer measurably slower for them, which told anyone
-    # whether an address has an organiser account.
+    # whether an address has an organiser account. For the same reason the account is
+    # named by a plain id, not a foreign key that PostgreSQL would check for real
+    # accounts only (AuditEntry.organiser_id): both entries cost the same to write.
     audit.record(session, None, "account.login_failed", organiser_id=account.id if account else None,
                  step="password")
     return None
@@ -551,6 +553,10 @@ def remove_member(session: Session, actor: Organiser, membership: Membership) ->
     organiser.memberships.remove(membership)
     session.flush()
     if is_pending(organiser) and not organiser.memberships and not organiser.is_admin:
+        # The audit log names accounts by a plain id (see AuditEntry.organiser_id):
+        # forget this one there, so that no later account can inherit its entries.
+        session.execute(sa.update(AuditEntry).where(AuditEntry.organiser_id == organiser.id)
+                        .values(organiser_id=None))
         session.delete(organiser)
         session.flush()
 

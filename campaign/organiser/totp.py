@@ -61,7 +61,8 @@ def matching_step(secret: str, code: str, *, last_step: int | None, now: float |
     """The time step ``code`` belongs to if it is valid within the window and newer
     than ``last_step`` (a code, once accepted, never works again); else None."""
     code = clean_code(code)
-    if len(code) != 6 or not code.isdigit():
+    # isdigit() is true of ⁴ and ४ too, which compare_digest cannot compare (a 500).
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     step = current_step(now)

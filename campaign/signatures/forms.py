@@ -9,16 +9,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import Select, html_params
 
-from campaign.forms import PublicForm
+from campaign.forms import PublicForm, without_nul
 from campaign.i18n import countries
 from campaign.signatures.emails import normalise_email
 from campaign.signatures.models import Visibility
-
-
-def _without_nul(value):
-    """PostgreSQL refuses NUL in text (a 500 on saving); it never belongs in what
-    a person types, so it goes before validation."""
-    return value.replace("\x00", "") if isinstance(value, str) else value
 
 
 def valid_email(form, field):
@@ -71,7 +65,7 @@ def _country_codes(lang: str) -> frozenset[str]:
 class SignForm(PublicForm):
     name = StringField(
         _l("Your name"),
-        filters=[_without_nul],
+        filters=[without_nul],
         validators=[DataRequired(_l("Please enter your name.")), Length(max=120, message=_l("Please use at most %(max)d characters."))],
     )
     email = EmailField(
@@ -87,7 +81,7 @@ class SignForm(PublicForm):
     comment = TextAreaField(
         _l("Comment (optional)"),
         description=_l("Shown with your name or initials if you choose to be shown."),
-        filters=[_without_nul],
+        filters=[without_nul],
         validators=[Optional(), Length(max=500, message=_l("Please use at most %(max)d characters."))],
     )
     visibility = RadioField(

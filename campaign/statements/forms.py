@@ -7,9 +7,9 @@ from wtforms import EmailField, RadioField, SelectField, StringField, TextAreaFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from campaign.forms import PublicForm
+from campaign.forms import PublicForm, without_nul
 from campaign.i18n import LANGUAGES, countries, language_name
-from campaign.signatures.forms import _without_nul, valid_email
+from campaign.signatures.forms import valid_email
 from campaign.statements.models import ListOrder, SignatoryKind
 from campaign.statements.parsing import MAX_NAME, MAX_ROLE
 
@@ -28,18 +28,18 @@ class EndorseForm(PublicForm):
     no token, cross-site posts refused (campaign.forms.PublicForm)."""
 
     kind = RadioField(_l("Who is signing?"), default=SignatoryKind.individual.value, validate_choice=False)
-    name_ar = StringField(_l("Name in Arabic"), filters=[_without_nul],
+    name_ar = StringField(_l("Name in Arabic"), filters=[without_nul],
                           validators=[Optional(), Length(max=MAX_NAME, message=_TOO_LONG)])
-    role_ar = StringField(_l("Role or affiliation in Arabic"), filters=[_without_nul],
+    role_ar = StringField(_l("Role or affiliation in Arabic"), filters=[without_nul],
                           description=_l("For example: a lawyer, the sister of a detainee, editor of a newspaper."),
                           validators=[Optional(), Length(max=MAX_ROLE, message=_TOO_LONG)])
-    name_en = StringField(_l("Name in English"), filters=[_without_nul],
+    name_en = StringField(_l("Name in English"), filters=[without_nul],
                           validators=[Optional(), Length(max=MAX_NAME, message=_TOO_LONG)])
-    role_en = StringField(_l("Role or affiliation in English"), filters=[_without_nul],
+    role_en = StringField(_l("Role or affiliation in English"), filters=[without_nul],
                           validators=[Optional(), Length(max=MAX_ROLE, message=_TOO_LONG)])
     country = SelectField(_l("Country"), validators=[DataRequired(_l("Please choose your country."))],
                           validate_choice=False)
-    website = StringField(_l("Website (optional)"), filters=[_without_nul],
+    website = StringField(_l("Website (optional)"), filters=[without_nul],
                           validators=[Optional(), Length(max=300, message=_TOO_LONG)])
     email = EmailField(
         _l("E-mail address"),
@@ -85,7 +85,7 @@ class ImportForm(FlaskForm):
         _l("Paste the list"),
         description=_l("One signatory per line, as published: “1- Name, role”. Numbers may be Latin or "
                        "Arabic-Indic; the role follows the first comma. Or paste a CSV exported from here."),
-        filters=[_without_nul],
+        filters=[without_nul],
         validators=[Optional(), Length(max=400_000, message=_TOO_LONG)],
     )
     upload = FileField(_l("Or upload a CSV file"))
@@ -102,17 +102,17 @@ class SignatoryForm(FlaskForm):
     """The organiser's edit of one signatory (or the role line of a request)."""
 
     kind = SelectField(_l("Kind"), validate_choice=False)
-    name_ar = StringField(_l("Name in Arabic"), filters=[_without_nul],
+    name_ar = StringField(_l("Name in Arabic"), filters=[without_nul],
                           validators=[Optional(), Length(max=MAX_NAME, message=_TOO_LONG)])
-    role_ar = StringField(_l("Role or affiliation in Arabic"), filters=[_without_nul],
+    role_ar = StringField(_l("Role or affiliation in Arabic"), filters=[without_nul],
                           validators=[Optional(), Length(max=MAX_ROLE, message=_TOO_LONG)])
-    name_en = StringField(_l("Name in English"), filters=[_without_nul],
+    name_en = StringField(_l("Name in English"), filters=[without_nul],
                           validators=[Optional(), Length(max=MAX_NAME, message=_TOO_LONG)])
-    role_en = StringField(_l("Role or affiliation in English"), filters=[_without_nul],
+    role_en = StringField(_l("Role or affiliation in English"), filters=[without_nul],
                           validators=[Optional(), Length(max=MAX_ROLE, message=_TOO_LONG)])
     country = StringField(_l("Country code (two letters)"), validators=[Optional(), Length(min=2, max=2)])
     website = StringField(_l("Website (optional)"), validators=[Optional(), Length(max=300, message=_TOO_LONG)])
-    private_note = TextAreaField(_l("Private note (only organisers see it)"), filters=[_without_nul],
+    private_note = TextAreaField(_l("Private note (only organisers see it)"), filters=[without_nul],
                                  validators=[Optional(), Length(max=2000, message=_TOO_LONG)])
 
     def __init__(self, *args, **kwargs):
@@ -137,7 +137,17 @@ class ListOrderForm(FlaskForm):
 
 
 class ActionForm(FlaskForm):
-    """Only a CSRF token: the workspace's approve, decline, remove and move buttons."""
+    """Only a CSRF token: the workspace's decline, remove and move buttons."""
+
+
+class ApproveForm(ActionForm):
+    """Approve a request, with the organiser's wording of its role line (a language
+    left out keeps what the requester wrote)."""
+
+    role_ar = StringField(_l("Role or affiliation in Arabic"), filters=[without_nul],
+                          validators=[Optional(), Length(max=MAX_ROLE, message=_TOO_LONG)])
+    role_en = StringField(_l("Role or affiliation in English"), filters=[without_nul],
+                          validators=[Optional(), Length(max=MAX_ROLE, message=_TOO_LONG)])
 
 
 class ButtonForm(PublicForm):

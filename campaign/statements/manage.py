@@ -13,7 +13,7 @@ from campaign.organiser.access import Permission
 from campaign.organiser.auth import campaign_for, current_organiser, fresh_two_factor_required, login_required
 from campaign.security import accepts_files
 from campaign.statements import services
-from campaign.statements.forms import ActionForm, ImportForm, ListOrderForm, SignatoryForm
+from campaign.statements.forms import ActionForm, ApproveForm, ImportForm, ListOrderForm, SignatoryForm
 from campaign.statements.models import ListOrder, Signatory, SignatoryKind, SignatoryState
 from campaign.statements.services import SignatoryInput
 
@@ -198,12 +198,17 @@ def edit(campaign_id: int, signatory_id: int):
 def approve(campaign_id: int, signatory_id: int):
     campaign = _statement(campaign_id, Permission.edit_campaigns)
     signatory = _signatory(campaign, signatory_id)
-    _check_action()
+    form = ApproveForm()
+    # The page's fields allow MAX_ROLE characters: more, or a bad token, is no click of ours.
+    if not form.validate_on_submit():
+        abort(400)
     if signatory.state != SignatoryState.pending:
         flash(_("This request has already been decided."), "error")
         return _back(campaign)
-    roles = {lang: request.form.get(f"role_{lang}", signatory.text(lang).role if signatory.text(lang) else "")
-             for lang in LANGUAGES}
+    roles = {}
+    for lang in LANGUAGES:
+        field, text = form[f"role_{lang}"], signatory.text(lang)
+        roles[lang] = field.data if field.raw_data else (text.role if text else "")
     services.approve(db.session, current_organiser(), signatory, roles=roles)
     db.session.commit()
     flash(_("Approved: added to the end of the list, and the requester was told."), "success")

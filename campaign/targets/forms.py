@@ -8,9 +8,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from campaign.forms import PublicForm
+from campaign.forms import PublicForm, without_nul
 from campaign.i18n import LANGUAGES, countries
-from campaign.signatures.forms import _without_nul, valid_email
+from campaign.signatures.forms import valid_email
 from campaign.targets.models import TargetKind
 
 LANGUAGE_NAMES = {"ar": _l("Arabic"), "en": _l("English")}
@@ -22,12 +22,12 @@ class TargetForm(FlaskForm):
     kind = SelectField(_l("Kind"), validate_choice=False)
     country = SelectField(_l("Country (optional)"), validate_choice=False)
     language = SelectField(_l("Language of letters to this target"), validate_choice=False)
-    email = StringField(_l("E-mail address (optional)"), filters=[_without_nul], validators=[Length(max=320)])
+    email = StringField(_l("E-mail address (optional)"), filters=[without_nul], validators=[Length(max=320)])
     x_handle = StringField(_l("X handle (optional)"), validators=[Length(max=50)])
     bluesky_handle = StringField(_l("Bluesky handle (optional)"), validators=[Length(max=253)])
     contact_url = StringField(_l("Web contact form (optional)"), validators=[Length(max=500)])
     phone = StringField(_l("Phone (optional)"), validators=[Length(max=50)])
-    postal_address = TextAreaField(_l("Postal address (optional)"), filters=[_without_nul],
+    postal_address = TextAreaField(_l("Postal address (optional)"), filters=[without_nul],
                                    validators=[Length(max=1000)])
     never_send_names = BooleanField(
         _l("Never send signers' names to this target"),
@@ -88,17 +88,17 @@ class OutcomesForm(FlaskForm):
 for _code in LANGUAGES:
     _language = LANGUAGE_NAMES.get(_code, _code)
     setattr(TargetForm, f"name_{_code}", StringField(
-        _l("Name (%(language)s)", language=_language), filters=[_without_nul],
+        _l("Name (%(language)s)", language=_language), filters=[without_nul],
         validators=[DataRequired(_l("Please enter the name in every language.")), Length(max=300)]))
     setattr(LetterTextForm, f"{_code}_subject", StringField(
-        _l("Subject (%(language)s)", language=_language), filters=[_without_nul], validators=[Length(max=200)]))
+        _l("Subject (%(language)s)", language=_language), filters=[without_nul], validators=[Length(max=200)]))
     setattr(ResponseForm, f"text_{_code}", TextAreaField(
-        _l("Their answer (%(language)s)", language=_language), filters=[_without_nul],
+        _l("Their answer (%(language)s)", language=_language), filters=[without_nul],
         validators=[Length(max=5000)]))
     setattr(LetterTextForm, f"{_code}_body", TextAreaField(
         _l("Letter (%(language)s)", language=_language),
         description=_l("{name}, {country} and {target} are filled in for each letter."),
-        filters=[_without_nul], validators=[Length(max=5000)]))
+        filters=[without_nul], validators=[Length(max=5000)]))
 
 
 class LetterForm(PublicForm):

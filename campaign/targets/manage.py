@@ -17,6 +17,7 @@ from campaign.organiser import access
 from campaign.organiser.access import Permission
 from campaign.organiser.auth import campaign_for, current_organiser, login_required
 from campaign.security import accepts_files
+from campaign.states import TransitionError
 from campaign.targets import services
 from campaign.targets.forms import (
     CampaignTargetsForm,
@@ -258,8 +259,13 @@ def delivery_bounced(delivery_id: int):
     campaign = campaign_for(delivery.campaign_id, Permission.edit_campaigns)
     if not CampaignTargetsForm().validate_on_submit():
         abort(400)
-    services.mark_bounced(db.session, current_organiser(), delivery)
-    db.session.commit()
+    try:
+        services.mark_bounced(db.session, current_organiser(), delivery)
+    except TransitionError:  # it failed before it was sent
+        db.session.rollback()
+        flash(_("This delivery can no longer be marked as bounced."), "error")
+    else:
+        db.session.commit()
     return redirect(url_for(".campaign_targets", campaign_id=campaign.id) + "#deliveries", code=303)
 
 

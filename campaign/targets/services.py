@@ -684,6 +684,8 @@ def mark_bounced(session: Session, actor: Organiser | None, delivery) -> None:
 
     campaign = session.get(Campaign, delivery.campaign_id)
     _authorise(actor, Permission.edit_campaigns, campaign.organisation_id)
+    if delivery.state == DeliveryState.bounced:
+        return  # a second click
     delivery.state.check(DeliveryState.bounced)
     delivery.state = DeliveryState.bounced
     session.flush()
