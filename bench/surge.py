@@ -17,7 +17,8 @@ reachable (`--pg-url`, with Redis for the page cache and rate-limit storage when
    counts are folded and confirmation mail is delivered (to files) meanwhile;
 3. drives each endpoint with wrk (1 thread, 32 connections, `--duration` seconds;
    the Debian package; a small asyncio load generator if wrk is missing), in
-   `--rounds` interleaved rounds (the second in reverse order), and prints one
+   `--rounds` interleaved rounds (the second in reverse order; after a POST
+   endpoint it waits until the worker has sent what the posts queued), and prints one
    markdown table per database: median req/s, p50, p99 and the ratio to the trivial
    endpoint of the same run; and the memory (RSS) of each web process before and
    after the load.
@@ -265,6 +266,25 @@ def prepare_tokens(env: dict, sets: int, per_set: int, run_id: str) -> list[list
     return tokens
 
 
+def wait_for_outbox(env: dict, timeout: float = 120) -> None:
+    """Until the worker has nothing due left in the outbox (or ``timeout`` seconds)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(env["DATABASE_URL"])
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                queued = conn.execute(sa.text(
+                    "SELECT count(*) FROM outbox_messages WHERE state = 'queued'")).scalar()
+            if not queued:
+                return
+            time.sleep(0.5)
+        print(f"  warning: {queued} outbox messages still queued after {timeout:.0f} s", file=sys.stderr)
+    finally:
+        engine.dispose()
+
+
 def check_counts(env: dict) -> dict:
     """After the run: are the folded counts right, and what did the worker leave?"""
     import sqlalchemy as sa
@@ -506,6 +526,10 @@ def bench_database(name: str, url: str, redis_url: str | None, args, tmp: Path, 
                 this_round[ep.key] = result
                 print(f"  round {r + 1} {ep.key:<13} {result.rps:8.0f} req/s  p50 {result.p50:6.1f} ms  "
                       f"p99 {result.p99:6.1f} ms  bad {result.bad}", file=sys.stderr, flush=True)
+                if ep.method == "POST":
+                    # The worker renders and sends what the posts queued: let it finish,
+                    # so that its CPU does not weigh on the next endpoint measured.
+                    wait_for_outbox(env)
                 time.sleep(0.5)
             for key, result in this_round.items():
                 ratios[key].append(result.rps / this_round["trivial"].rps)
