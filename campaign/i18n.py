@@ -97,6 +97,8 @@ def normalise_digits(text: str) -> str:
 
 def url_in_language(lang: str) -> str:
     """The current page in another language (used by the switcher and hreflang)."""
+    from campaign.public_cache import rendering_for_everyone
+
     endpoint = request.endpoint
     args = dict(request.view_args or {})
     if not endpoint or "lang_code" not in _endpoint_arguments(endpoint):
@@ -111,7 +113,8 @@ def url_in_language(lang: str) -> str:
     # The query string is the visitor's: a name that is also a route argument or
     # one of url_for's own (endpoint, _external, _anchor…) would crash url_for or
     # change the link, so those are left out.
-    query = {
+    # A page kept for every reader (public_cache) carries none of the first one's.
+    query = {} if rendering_for_everyone() else {
         key: value
         for key, value in request.args.items()
         if key not in args and key != "endpoint" and not key.startswith("_")

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import Flask, current_app, make_response, request
+from flask import Flask, current_app, g, make_response, request
 from werkzeug.http import http_date, parse_etags, remove_entity_headers
 
 from campaign.extensions import cache
@@ -127,9 +127,25 @@ def rendered_with_age(key: str, render: Callable[[], object], *,
     now = time.time()
     # A miss, an entry from an older release, or one kept longer than now allowed.
     if not isinstance(entry, _Rendered) or entry.at + seconds <= now:
-        entry = _Rendered(render(), now)
+        entry = _Rendered(_for_everyone(render), now)
         cache.set(key, entry, timeout=seconds)
     return entry.value, entry.at + seconds - now
+
+
+def _for_everyone(render: Callable[[], object]) -> object:
+    """Render what every reader will be given: nothing of this request's own (its
+    query string, such as the first reader's ?ref=) may go into it."""
+    previous = g.get("rendering_for_everyone", False)
+    g.rendering_for_everyone = True
+    try:
+        return render()
+    finally:
+        g.rendering_for_everyone = previous
+
+
+def rendering_for_everyone() -> bool:
+    """Whether what is being rendered now is kept and served to every reader."""
+    return g.get("rendering_for_everyone", False)
 
 
 def forget(*keys: str) -> None:

@@ -93,6 +93,11 @@ def test_a_cached_page_costs_no_query_and_still_carries_the_readers_channel(cach
     assert "<script>" not in hostile.get_data(as_text=True)
     assert 'name="ref" type="hidden" value=""' in plain.get_data(as_text=True)
     assert "__sawt_referral__" not in first.get_data(as_text=True) + again.get_data(as_text=True)
+    # Nothing of the first reader's address is kept for the others: the language
+    # switcher and the alternates name the page without their ?ref=tg.
+    other = "en" if lang == "ar" else "ar"
+    assert f'href="/{other}/c/{slug}"' in plain.get_data(as_text=True)
+    assert "ref=tg" not in plain.get_data(as_text=True) + again.get_data(as_text=True)
 
 
 def _headers_but_date(response) -> dict:
