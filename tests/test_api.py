@@ -8,7 +8,6 @@ from email.utils import format_datetime
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from campaign import create_app
 from campaign.campaigns import services as campaigns
@@ -16,6 +15,7 @@ from campaign.campaigns.models import Campaign, CampaignState
 from campaign.extensions import db
 from campaign.organiser.models import Organisation
 from campaign.privacy.keys import utcnow
+from tests.fixtures.app import count_queries
 
 LANGS = ["ar", "en"]
 
@@ -313,21 +313,14 @@ def test_the_list_is_modified_when_any_public_campaign_changes(client, session, 
 def test_a_cached_answer_costs_no_sql(cached_app, make_campaign):
     slug = make_campaign().slug
     client = cached_app.test_client()
-    statements: list[str] = []
-    with cached_app.app_context():
-        engine = db.engine
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
     for path in read_paths(slug):
         client.get(path)
-    event.listen(engine, "before_cursor_execute", record)
+    statements, stop = count_queries(cached_app)
     try:
         for path in read_paths(slug):
             assert client.get(path).status_code == 200, path
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        stop()
     assert statements == []
 
 
@@ -471,20 +464,13 @@ def test_web_nodes_share_the_rendered_answers_through_redis(make_app, redis_stor
     slug = make_campaign().slug
     answers = {path: one.test_client().get(path) for path in read_paths(slug)}
 
-    statements: list[str] = []
-    with other.app_context():
-        engine = db.engine
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
+    statements, stop = count_queries(other)
     try:
         for path, answer in answers.items():
             again = other.test_client().get(path)
             assert again.get_data() == answer.get_data() and again.headers["ETag"] == answer.headers["ETag"], path
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        stop()
     assert statements == []
 
 

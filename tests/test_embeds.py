@@ -22,6 +22,7 @@ from campaign.embeds import worldmap
 from campaign.embeds.options import EmbedOptions
 from campaign.extensions import cache, db
 from tests.fixtures.web import new_client
+from tests.fixtures.app import count_queries
 
 SVG = "{http://www.w3.org/2000/svg}"
 ARABIC_INDIC = re.compile(r"[٠-٩]")
@@ -220,19 +221,6 @@ def cached_app(make_app):
     with app.app_context():
         cache.clear()
 
-
-def count_queries(app):
-    from sqlalchemy import event
-
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    return statements, lambda: event.remove(engine, "before_cursor_execute", record)
 
 
 def test_in_a_surge_an_embed_costs_no_query_once_rendered(cached_app, make_campaign, add_signature, session):

@@ -8,7 +8,6 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from campaign.campaigns import services as campaigns
 from campaign.campaigns.models import Campaign, CountChange
@@ -18,6 +17,7 @@ from campaign.signatures.models import Signature, Visibility
 from campaign.signatures.services import SignInput
 from tests.conftest import link_in
 from tests.moderation_helpers import add_signature  # noqa: F401  (fixture)
+from tests.fixtures.app import count_queries
 
 LANGS = ["ar", "en"]
 
@@ -61,17 +61,6 @@ def cached_app(make_app):
     """The app with the page cache on (the suite's other tests render every request)."""
     return make_app(PAGE_CACHE_SECONDS=1, VIEW_COUNT_FLUSH_SECONDS=60)
 
-
-def count_queries(app):
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    return statements, lambda: event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.mark.parametrize("lang", LANGS)
