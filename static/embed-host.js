@@ -47,4 +47,20 @@
       frame.dispatchEvent(signed);
     }
   });
+
+  // A frame that loaded before this script (it is async) has told its height
+  // already, to nobody: ask Sawt's frames to tell it again.
+  var frames = document.getElementsByTagName("iframe");
+  for (var i = 0; i < frames.length; i++) {
+    var src = frames[i].getAttribute("src") || "";
+    var from;
+    try {
+      from = new URL(src, document.baseURI).origin;
+    } catch (e) {
+      continue;
+    }
+    if (from === origin && frames[i].contentWindow) {
+      frames[i].contentWindow.postMessage({ type: "sawt:report" }, origin);
+    }
+  }
 })();

@@ -4,6 +4,7 @@
 //                                            changes, so the host can fit the frame;
 //   {type: "sawt:signed", campaign}          someone sent the form (the "check your
 //                                            e-mail" step is showing).
+// It answers {type: "sawt:report"} from the host page by telling its height again.
 // The target is "*" because any site may host the form: so nothing personal is
 // ever sent. static/embed-host.js is the listener hosts may paste. Without this
 // file the form works the same; the host just cannot resize the frame.
@@ -34,6 +35,13 @@
     window.addEventListener("resize", report);
   }
   window.addEventListener("load", report);
+  // The host's script (static/embed-host.js) asks again when it loads after us.
+  window.addEventListener("message", function (event) {
+    if (event.source === host && event.data && event.data.type === "sawt:report") {
+      reported = -1;
+      report();
+    }
+  });
   if (document.fonts && document.fonts.ready) document.fonts.ready.then(report);
 
   if (root.hasAttribute("data-signed")) tell({ type: "sawt:signed" });
