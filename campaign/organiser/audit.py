@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from campaign.organiser.models import AuditEntry, Organiser
+from campaign.privacy.keys import utcnow
 
 
 def record(
@@ -34,6 +35,17 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+def append(session: Session, action: str, *, organiser_id: int | None, **detail: Any) -> None:
+    """An entry that names an organiser by id only, as one plain INSERT with every
+    column bound: the same statement and the same work whether the id is a number
+    or None. (record()'s ORM insert cost ~0.01 ms more for a real account: a failed
+    login's entry must not tell whether its address has an account.)"""
+    session.execute(sa.insert(AuditEntry.__table__), dict(
+        at=utcnow(), organiser_id=organiser_id, organisation_id=None, campaign_id=None, action=action,
+        detail=detail,
+    ))
 
 
 def entries_for(session: Session, organisation_id: int | None, *, limit: int = 200, before_id: int | None = None,

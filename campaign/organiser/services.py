@@ -346,17 +346,15 @@ def authenticate(session: Session, email: str, password: str) -> Organiser | Non
     the caller shows one message whatever went wrong).
 
     Until the password is right, a real address and an unknown one take the same
-    steps: one SELECT of plain columns (building the account's ORM object only for
-    real addresses cost them ~0.06 ms, measurable over a few hundred tries), one
-    argon2 check (against a dummy hash when there is no account), one audit entry."""
+    steps: one SELECT that always returns one row of plain columns (building the
+    account's ORM object only for real addresses cost them ~0.06 ms, and fetching a
+    row only for them ~0.01 ms, measurable over a few hundred tries), one argon2
+    check (against a dummy hash when there is no account), one audit entry."""
     address = (email or "").strip().lower()
-    account = None
-    if address and "\x00" not in address:  # PostgreSQL refuses NUL
-        account = session.execute(
-            sa.select(Organiser.id, Organiser.password_hash, Organiser.active)
-            .where(sa.func.lower(Organiser.email) == address)
-        ).first()
-    if account is not None and not account.active:
+    if "\x00" in address:  # PostgreSQL refuses NUL; no address has one
+        address = ""
+    account = session.execute(_account_or_nothing(), {"address": address}).one()
+    if account.id is None or not account.active:
         account = None
     hasher = _hasher()
     try:
@@ -374,9 +372,16 @@ def authenticate(session: Session, email: str, password: str) -> Organiser | Non
     # whether an address has an organiser account. For the same reason the account is
     # named by a plain id, not a foreign key that PostgreSQL would check for real
     # accounts only (AuditEntry.organiser_id): both entries cost the same to write.
-    audit.record(session, None, "account.login_failed", organiser_id=account.id if account else None,
-                 step="password")
+    audit.append(session, "account.login_failed", organiser_id=account.id if account else None, step="password")
     return None
+
+
+@functools.cache
+def _account_or_nothing():
+    """The account with the address (bound as ``address``), or one row of NULLs."""
+    one = sa.select(sa.literal(1).label("one")).subquery()
+    return (sa.select(Organiser.id, Organiser.password_hash, Organiser.active).select_from(one)
+            .outerjoin(Organiser, sa.func.lower(Organiser.email) == sa.bindparam("address")))
 
 
 def record_failed_login(session: Session, organiser: Organiser | None, *, step: str) -> None:
