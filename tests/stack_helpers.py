@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from campaign.campaigns.models import Campaign, CountChange
 from campaign.extensions import db
-from campaign.outbox.models import MessageState, OutboxMessage
+from campaign.outbox.models import MessageKind, MessageState, OutboxMessage
 from campaign.signatures.models import Signature, SignatureState
 from campaign.signatures.services import reconcile_counts
 from tests.fixtures.campaigns import create_campaign
@@ -75,8 +75,18 @@ def queued(stack) -> int:
     return sum(n for (state, _), n in outbox(stack).items() if state == MessageState.queued.value)
 
 
+def queued_tasks(stack) -> int:
+    with stack.app.app_context():
+        n = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == MessageKind.task, OutboxMessage.state == MessageState.queued))
+        db.session.remove()
+    return n
+
+
 def signature_counts(stack, campaign_id: int) -> Counter:
-    """COUNT(*) of the campaign's signatures by state."""
+    """COUNT(*) of the campaign's signatures by state, once the worker has taken
+    every sign form's task (the request only queues what was typed)."""
+    wait_for(lambda: queued_tasks(stack) == 0, 60, "the worker to take every signature queued")
     with stack.app.app_context():
         rows = db.session.execute(
             sa.select(Signature.state, sa.func.count()).where(Signature.campaign_id == campaign_id)

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from campaign.extensions import db, limiter
 from campaign.signatures.models import Signature, SignatureState
 from tests.browser_helpers import assert_language, t
+from tests.fixtures.signatures import take_signatures
 
 pytestmark = pytest.mark.browser
 
@@ -81,6 +82,7 @@ def test_the_check_appears_past_the_allowance_and_signing_succeeds(lang, app, ma
     settle(page)
 
     with server.app.app_context():
+        take_signatures(server.app)
         rows = db.session.scalars(sa.select(Signature).order_by(Signature.id)).all()
         assert [(r.email, r.state) for r in rows] == [
             ("first@example.org", SignatureState.pending), ("second@example.org", SignatureState.pending)]
@@ -104,5 +106,6 @@ def test_without_javascript_the_signature_is_held(app, make_live_server, make_pa
     page.wait_for_url(re.compile(rf"/ar/c/{slug}/check-email$"))
     settle(page)
     with server.app.app_context():
+        take_signatures(server.app)
         states = db.session.scalars(sa.select(Signature.state).order_by(Signature.id)).all()
         assert states == [SignatureState.pending, SignatureState.held]

@@ -27,6 +27,7 @@ from playwright.sync_api import expect
 from campaign.extensions import db
 from campaign.signatures.models import Signature, SignatureState
 from tests.browser_helpers import assert_language, t
+from tests.fixtures.signatures import take_signatures
 from tests.fixtures.mail import link_in
 
 pytestmark = pytest.mark.browser
@@ -328,6 +329,7 @@ def test_a_crowded_connection_does_the_check_inside_the_frame(lang, app, make_li
     page.wait_for_function("() => window.sawtSigned.length === 2")
     page.evaluate("clearInterval(window.countTimer)")
     with server.app.app_context():
+        take_signatures(server.app)
         rows = db.session.scalars(sa.select(Signature).order_by(Signature.id)).all()
         assert [(r.email, r.state, r.referral) for r in rows] == [
             ("first@example.org", SignatureState.pending, "partner-news"),

@@ -24,6 +24,7 @@ from campaign.gunicorn_conf import refuse_unshared_limits
 from campaign.privacy.keys import ip_key
 from campaign.signatures.models import Signature, SignatureState, UsedChallenge
 from tests.conftest import link_in
+from tests.fixtures.signatures import take_signatures
 
 CROWD_ADDRESS = "203.0.113.50"  # one carrier-grade NAT address for everyone
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
@@ -69,12 +70,15 @@ def crowd_client(app):
 
 
 def stored(session) -> list[Signature]:
+    """Every signature, once the worker has taken those the forms queued."""
     session.rollback()
+    take_signatures()
     return list(session.scalars(sa.select(Signature).order_by(Signature.id)))
 
 
 def counts(session, slug) -> tuple[int, int]:
     session.rollback()
+    take_signatures()
     campaign = session.scalar(sa.select(Campaign).where(Campaign.slug == slug))
     return campaign.verified_count, campaign.pending_count
 
@@ -187,6 +191,7 @@ def test_the_burst_panel_shows_held_signatures(crowd_app, make_campaign, make_or
     client = crowd_client(crowd_app)
     for n in range(7):
         client.post(f"/en/c/{slug}/sign", data=dict(typed(n), crowd_check="offered"), headers=SAME_ORIGIN)
+    take_signatures(crowd_app)
     moderator = crowd_app.test_client()
     with crowd_app.app_context():
         login(moderator, owner)

@@ -17,6 +17,7 @@ from campaign.dashboard.models import CampaignDailyView
 from campaign.signatures.models import Signature, SignatureState as S
 from campaign.privacy.keys import utcnow
 from tests.fixtures.web import csrf_token
+from tests.fixtures.signatures import take_signatures
 
 _keys = itertools.count()
 
@@ -144,6 +145,7 @@ def test_a_share_link_s_ref_reaches_the_signature_and_the_dashboard(client, sess
         "csrf_token": token, "ref": "wa", "name": "Layla Haddad", "email": "layla@example.org",
         "country": "LB", "visibility": "counted"})
     assert response.status_code == 303
+    take_signatures()
     assert session.scalar(sa.select(Signature.referral)) == "wa"
 
     owner = make_organiser("owner", "Group A")

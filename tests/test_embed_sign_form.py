@@ -24,6 +24,7 @@ from campaign.signatures.models import Signature, SignatureState
 from tests.browser_helpers import t
 from tests.fixtures.mail import link_in
 from tests.fixtures.web import new_client
+from tests.fixtures.signatures import take_signatures
 
 LANGS = ["ar", "en"]
 DIRECTION = {"ar": "rtl", "en": "ltr"}
@@ -86,7 +87,9 @@ class Form(HTMLParser):
 
 
 def stored(session) -> list[Signature]:
+    """Every signature, once the worker has taken those the forms queued."""
     session.rollback()
+    take_signatures()
     return list(session.scalars(sa.select(Signature).order_by(Signature.id)))
 
 

@@ -14,12 +14,13 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from campaign.outbox.cli import run_worker
-from campaign.outbox.models import MessageState, OutboxMessage
+from campaign.outbox.models import MessageKind, MessageState, OutboxMessage
 from campaign.privacy.keys import utcnow
 from campaign.signatures.models import Signature, SignatureState
 from tests.fixtures.mail import Mailbox, smtp_server
 from tests.fixtures.processes import free_port
 from tests.fixtures.web import csrf_token
+from tests.fixtures.signatures import take_signatures
 
 PUBLIC_URL = "https://sawt.example.org"
 MAIL_FROM = "صوت Sawt <no-reply@sawt.example.org>"
@@ -45,12 +46,16 @@ def sign(client, slug: str, lang: str, *, opt_in: bool = False) -> str:
 
 
 def messages(session) -> list[OutboxMessage]:
+    """The mails in the outbox (not the tasks that queued them)."""
     session.expire_all()
-    return session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    take_signatures()
+    return session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == MessageKind.mail)
+                           .order_by(OutboxMessage.id)).all()
 
 
 def the_signature(session) -> Signature:
     session.expire_all()
+    take_signatures()
     return session.scalars(sa.select(Signature)).one()
 
 

@@ -11,9 +11,10 @@ from flask import g
 
 from campaign.campaigns import services as campaigns
 from campaign.campaigns.models import CampaignState
-from campaign.outbox.models import OutboxMessage
+from campaign.outbox.models import MessageKind, OutboxMessage
 from tests.conftest import csrf_token
 from tests.fixtures.mail import queued_mail
+from tests.fixtures.signatures import take_signatures
 
 BAD_TOKEN = "A" * 43
 
@@ -34,7 +35,8 @@ def pages(app, session, make_campaign):
     client.post(f"/en/c/{closed.slug}/sign", data={
         "csrf_token": csrf_token(client, f"/en/c/{closed.slug}"), "name": "Layla", "email": "layla@mail.example",
         "country": "LB", "visibility": "counted"})
-    text = queued_mail(session.scalars(sa.select(OutboxMessage)).one())["text"]
+    take_signatures()
+    text = queued_mail(session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == MessageKind.mail)).one())["text"]
     closed_confirm = urlsplit(re.search(r"https?://\S+/confirm/\S+", text).group(0)).path
     campaigns.change_state(session, closed, CampaignState.closed)
     session.commit()

@@ -13,6 +13,7 @@ from campaign.dashboard import services as dashboard
 from campaign.dashboard.models import ReferralDailyView
 from campaign.privacy.keys import utcnow
 from tests.conftest import csrf_token
+from tests.fixtures.signatures import take_signatures
 
 
 def test_the_panel_has_every_channel_each_with_its_code(app, make_campaign):
@@ -63,6 +64,7 @@ def test_visits_and_signatures_are_counted_per_referral_code(client, session, ma
         client.post(f"/en/c/{slug}/sign", data={
             "csrf_token": csrf_token(client, page), "name": f"Signer {i}", "email": f"s{i}@mail.example",
             "country": "LB", "visibility": "counted", "ref": ref})
+    take_signatures()
     dashboard.flush_views()
     session.expire_all()
     stored = {(v.referral, v.views) for v in session.scalars(sa.select(ReferralDailyView))}

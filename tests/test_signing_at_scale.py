@@ -42,6 +42,7 @@ SIGNERS = CLIENTS * SIGNERS_PER_CLIENT
 REPEATS = 3           # each sign POST sent this many times at once (a double or triple click)
 KILL_EVERY = 2.0      # seconds between two SIGKILLs of a web worker
 KILL_RUN_SECONDS = 20.0  # the 1,000 signs are spread over at least this long: about 9 kills
+KILL_INTO_BURST = 0.02  # each kill lands this long after a burst of signs began
 CONFIRMED = 100       # signers who then press their confirmation link (twice at once)
 
 
@@ -117,19 +118,22 @@ def test_web_workers_killed_every_two_seconds_lose_no_acknowledged_signature(sta
     done = threading.Event()
 
     def killer() -> None:
-        # Every KILL_EVERY seconds one of the two workers, once both serve: a new
-        # worker imports the app (a second or two of CPU here), and on a busy machine
-        # kills that came faster than the boots would leave no worker at all.
-        while not done.wait(KILL_EVERY):
-            while not done.is_set() and len(workers := stack.web.workers(serving=True)) < 2:
-                time.sleep(0.05)
-            if workers and not done.is_set():
-                pid = random.choice(workers)
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    kills.append(pid)
-                except ProcessLookupError:  # it had just exited
-                    pass
+        # One of the two workers every KILL_EVERY seconds, a moment into a burst of
+        # the paced signing (see client), so that it has requests in hand. Only once
+        # both serve: a new worker needs a moment to start, and on a busy machine
+        # kills faster than that would leave no worker at all.
+        tick = 1
+        while not done.wait(max(0.0, started + tick * KILL_EVERY + KILL_INTO_BURST - time.monotonic())):
+            tick += 1
+            workers = stack.web.workers(serving=True)
+            if len(workers) < 2:
+                continue
+            pid = random.choice(workers)
+            try:
+                os.kill(pid, signal.SIGKILL)
+                kills.append(pid)
+            except ProcessLookupError:  # it had just exited
+                pass
 
     acknowledged: set[str] = set()
     retries = Counter()
@@ -138,7 +142,9 @@ def test_web_workers_killed_every_two_seconds_lose_no_acknowledged_signature(sta
 
     def client(c: int) -> None:
         for s in range(SIGNERS_PER_CLIENT):
-            # Paced, so that the kills land during the signing however fast it is.
+            # Paced in bursts (every client at once, once a second), so that the kills
+            # land during the signing, and on workers with requests in hand, however
+            # fast a sign is.
             time.sleep(max(0.0, started + s * KILL_RUN_SECONDS / SIGNERS_PER_CLIENT - time.monotonic()))
             who = signer(c * SIGNERS_PER_CLIENT + s, "kills")
             for attempt in range(30):

@@ -28,9 +28,10 @@ def init_app(app: Flask) -> None:
     # The resend form's look-up runs in the worker: the request does the same work
     # whatever the address (see request_link).
     register_task(app, "signatures.resend_link", services.resend_link_task)
-    # Signing: the request writes the rows; the worker renders the mail, and does
-    # what an address that signed before needs (see take_signature).
+    # Signing: the request queues what was typed; the worker stores it and renders
+    # the mail (see take_signature).
     register_composer(app, services.LINK_MAIL_COMPOSER, services.compose_link_mail)
+    register_task(app, services.TAKE_SIGNATURE_TASK, services.take_signature_task)
     register_task(app, services.SIGN_AGAIN_TASK, services.sign_again_task)
     register_job(app, "signatures.erase_expired_pending", services.erase_expired_pending, every=60)
     register_job(app, "signatures.fold_counts", services.fold_counts, every=1)

@@ -42,7 +42,9 @@ REFERRAL_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
 SIGNATURE_MAILS = ("confirm", "already_signed", "signature_link")
 # They are rendered by the worker (outbox.register_composer), not in the request.
 LINK_MAIL_COMPOSER = "signatures.link_mail"
-# The task the sign form queues for an address that signed before (sign_again_task).
+# The task the sign form queues (take_signature), and the one an earlier version
+# queued for an address that had signed (sign_again_task).
+TAKE_SIGNATURE_TASK = "signatures.take"
 SIGN_AGAIN_TASK = "signatures.sign_again"
 
 # Which count (a CountChange column, and Campaign's folded column) follows which state.
@@ -293,7 +295,7 @@ def _signature_values(data: SignInput, *, locale: str, ip_key: str | None) -> tu
 
 
 def _insert_signature(session: Session, campaign: Campaign, key: str, fields: dict, now: dt.datetime,
-                      state: SignatureState) -> tuple[int, bool, str]:
+                      state: SignatureState, statement_version: int | None = None) -> tuple[int, bool, str]:
     """One statement, new address or not: INSERT … ON CONFLICT (campaign_id,
     email_key) DO UPDATE, which for an address that has signed only gives its
     withdrawal link the full time again (as every mail about it says). The unique
@@ -303,12 +305,16 @@ def _insert_signature(session: Session, campaign: Campaign, key: str, fields: di
     values = dict(campaign_id=campaign.id, email_key=key, state=state, created_at=now, **fields, **links)
     if campaign.kind == CampaignKind.statement:
         # The version of the text signed (a statement keeps versions of its text).
-        from campaign.statements.services import signed_version
-
-        values["statement_version"] = signed_version(session, campaign.id)
+        values["statement_version"] = statement_version or _statement_version(session, campaign)
     signature_id, seed = session.execute(_insert_or_touch(session.get_bind().dialect.name), values).one()
     # The seed is random: ours came back only if our row went in.
     return signature_id, seed == links["token_seed"], seed
+
+
+def _statement_version(session: Session, campaign: Campaign) -> int | None:
+    from campaign.statements.services import signed_version
+
+    return signed_version(session, campaign.id)
 
 
 @functools.cache
@@ -332,6 +338,9 @@ def sign(
     *,
     locale: str,
     ip_key: str | None,
+    held: bool = False,
+    signed_at: dt.datetime | None = None,
+    statement_version: int | None = None,
 ) -> tuple[Signature, SignOutcome]:
     """Record a signature (pending) and queue the right e-mail.
 
@@ -339,16 +348,22 @@ def sign(
     "you have already signed" e-mail (or a fresh confirmation link if it never
     confirmed); a withdrawn signer may sign again. The unique constraint on
     (campaign, email_key) decides what is new, so concurrent duplicates are safe.
-    The sign form does the same through take_signature, which leaves what an
-    address that signed before needs to the worker.
+
+    ``held``: kept out of the counts for a moderator (crowds); its confirmation
+    mail still goes. ``signed_at`` and ``statement_version``: when the sign form
+    was taken and the text it showed, for the worker carrying it out later (see
+    take_signature); the campaign was open then, whatever it is now.
     """
-    if not campaign.is_open:
+    if signed_at is None and not campaign.is_open:
         raise ValueError("campaign is not open for signatures")
     now = utcnow()
     key, fields = _signature_values(data, locale=locale, ip_key=ip_key)
-    signature_id, new, seed = _insert_signature(session, campaign, key, fields, now, SignatureState.pending)
+    state = SignatureState.held if held else SignatureState.pending
+    signature_id, new, seed = _insert_signature(session, campaign, key, fields, signed_at or now, state,
+                                                statement_version)
     if new:
-        _count(session, campaign.id, pending=+1)
+        if not held:
+            _count(session, campaign.id, pending=+1)
         _queue_link_mail(session, signature_id, campaign.id, seed, "confirm", to=data.email, locale=locale,
                          confirming=True)
         session.expire(campaign, ["verified_count", "pending_count"])
@@ -356,7 +371,10 @@ def sign(
     signature.campaign = campaign
     if new:
         return signature, SignOutcome.new
-    return _sign_again(session, signature, data, fields, now)
+    signature, outcome = _sign_again(session, signature, data, fields, now)
+    if held:
+        hold(session, signature)
+    return signature, outcome
 
 
 def take_signature(
@@ -368,48 +386,53 @@ def take_signature(
     ip_key: str | None,
     held: bool = False,
 ) -> None:
-    """What the sign form does: sign() with the same three statements whatever the
-    address, so neither the answer nor its timing tells whether it has signed:
-
-    1. the signature's INSERT (an address that has signed gets its withdrawal link
-       renewed instead, which sign() would do too);
-    2. a count change: +1 pending for a new signature, 0 otherwise (held, known);
-    3. one outbox row for that signature: the confirmation mail (rendered by the
-       worker); or, for an address that has signed, a task with what was typed,
-       which the worker carries out as sign() would (sign_again_task), mailing
-       the address's owner.
+    """What the sign form does: queue what was typed for the worker, which carries
+    it out as sign() would (take_signature_task). One INSERT of one task, whatever
+    the address: the request reads and writes nothing about the address, so
+    neither its answer nor its timing tells whether the address has signed (a new
+    signature's row, written here, cost its seven index entries more than an
+    address's renewed link). The signature is as safe as the task, which commits
+    with the request; the pending count and the mail follow at the worker's next
+    round, as the mail did already.
 
     ``held``: the signature is kept out of the counts for a moderator (crowds)."""
     if not campaign.is_open:
         raise ValueError("campaign is not open for signatures")
-    now = utcnow()
-    key, fields = _signature_values(data, locale=locale, ip_key=ip_key)
-    state = SignatureState.held if held else SignatureState.pending
-    signature_id, new, seed = _insert_signature(session, campaign, key, fields, now, state)
-    _count(session, campaign.id, pending=1 if new and not held else 0)
-    if new:
-        _queue_link_mail(session, signature_id, campaign.id, seed, "confirm", to=data.email, locale=locale,
-                         confirming=True)
-        return
-    enqueue_task(session, SIGN_AGAIN_TASK, {
-        "signature_id": signature_id, "name": data.name, "email": data.email, "country": data.country, "comment": data.comment,
-        "visibility": data.visibility.value, "opt_in": data.opt_in, "referral": data.referral,
-        "locale": locale, "ip_key": ip_key, "held": held,
-    }, signature_id=signature_id)
+    enqueue_task(session, TAKE_SIGNATURE_TASK, {
+        "campaign_id": campaign.id, "name": data.name, "email": data.email, "country": data.country,
+        "comment": data.comment, "visibility": data.visibility.value, "opt_in": data.opt_in,
+        "referral": data.referral, "locale": locale, "ip_key": ip_key, "held": held,
+        "signed_at": utcnow().isoformat(),
+        "statement_version": (_statement_version(session, campaign)
+                              if campaign.kind == CampaignKind.statement else None),
+    })
+
+
+def take_signature_task(session: Session, payload: dict) -> None:
+    """The worker's part of take_signature: sign() with what was typed, as of when
+    it was typed."""
+    campaign = session.get(Campaign, payload["campaign_id"])
+    if campaign is None:
+        return  # deleted since, with every signature it had
+    sign(session, campaign, _typed(payload), locale=payload["locale"], ip_key=payload["ip_key"],
+         held=payload["held"], signed_at=dt.datetime.fromisoformat(payload["signed_at"]),
+         statement_version=payload["statement_version"])
+
+
+def _typed(payload: dict) -> SignInput:
+    return SignInput(name=payload["name"], email=payload["email"], country=payload["country"],
+                     comment=payload["comment"], visibility=Visibility(payload["visibility"]),
+                     opt_in=payload["opt_in"], referral=payload["referral"])
 
 
 def sign_again_task(session: Session, payload: dict) -> None:
-    """The worker's part of take_signature for an address that had signed: what
-    sign() does for it (new details and the same links while unconfirmed, a
-    reminder once confirmed, a fresh start after a withdrawal), and the hold."""
+    """Tasks queued by an earlier version of the sign form, for an address that had
+    signed (take_signature then wrote the row itself): what sign() does for it."""
     signature = session.get(Signature, payload["signature_id"])
     if signature is None:
         return  # erased since (which cancels the task, unless it was already running)
-    data = SignInput(name=payload["name"], email=payload["email"], country=payload["country"],
-                     comment=payload["comment"], visibility=Visibility(payload["visibility"]),
-                     opt_in=payload["opt_in"], referral=payload["referral"])
-    _key, fields = _signature_values(data, locale=payload["locale"], ip_key=payload["ip_key"])
-    signature, _ = _sign_again(session, signature, data, fields, utcnow())
+    _key, fields = _signature_values(_typed(payload), locale=payload["locale"], ip_key=payload["ip_key"])
+    signature, _ = _sign_again(session, signature, _typed(payload), fields, utcnow())
     if payload["held"]:
         hold(session, signature)
 
