@@ -138,3 +138,24 @@ def test_run_due_tasks_delivers_nothing(app, session, make_campaign):
     assert run_due_tasks(app, session) == 0
     mail = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == MessageKind.mail)).one()
     assert mail.state == MessageState.queued and mail.attempts == 0
+
+
+def test_a_task_queued_by_the_earlier_sign_form_is_still_carried_out(app, session, make_campaign, add_signature,
+                                                                     deliver):
+    """Tasks that the previous version queued for an address that had signed (it wrote
+    the row itself) may wait in the outbox across an upgrade."""
+    from campaign.outbox.services import enqueue_task
+
+    campaign = make_campaign()
+    signature = add_signature(campaign, email="layla@mail.example", opt_in=True)  # confirmed, address kept
+    session.commit()
+    signature_id = signature.id
+    deliver()  # its confirmation
+    enqueue_task(session, services.SIGN_AGAIN_TASK, {
+        "signature_id": signature_id, "name": "Layla Haddad", "email": "layla@mail.example", "country": "LB",
+        "comment": None, "visibility": "counted", "opt_in": False, "referral": None, "locale": "en",
+        "ip_key": None, "held": False,
+    }, signature_id=signature_id)
+    session.commit()
+    [notice] = deliver()
+    assert notice["To"] == "layla@mail.example" and "already signed" in notice.get_body(("plain",)).get_content()
