@@ -25,8 +25,9 @@ from campaign.i18n import LANGUAGES
 from campaign.mail.compose import compose
 from campaign.organiser import audit
 from campaign.organiser.models import Organiser
-from campaign.outbox.services import enqueue_mail
-from campaign.privacy.keys import new_token, token_hash, utcnow
+from campaign.outbox.services import cancel_queued, enqueue_mail
+from campaign.privacy.keys import email_key, new_token, token_hash, utcnow
+from campaign.signatures.emails import canonical_email
 from campaign.statements import parsing
 from campaign.statements.models import (
     ListOrder,
@@ -324,7 +325,7 @@ def _mail(session: Session, signatory: Signatory, template: str, **links) -> Non
         name=signatory.name(locale), role=signatory.role(locale), kind=signatory.kind.value,
         verify_hours=current_app.config["VERIFY_TOKEN_HOURS"], **links,
     )
-    enqueue_mail(session, message, template=template)
+    enqueue_mail(session, message, template=template, signatory_id=signatory.id)
 
 
 def request_endorsement(session: Session, campaign: Campaign, data: EndorsementInput, *, locale: str) -> Signatory:
@@ -338,6 +339,7 @@ def request_endorsement(session: Session, campaign: Campaign, data: EndorsementI
     signatory = Signatory(
         campaign_id=campaign.id, kind=data.kind, state=SignatoryState.unconfirmed,
         country=data.country or None, url=_clean_url(data.url), locale=locale, email=data.email,
+        email_key=email_key(canonical_email(data.email)),
         verify_token_hash=hashed, verify_expires_at=utcnow() + _verify_window(),
     )
     signatory.campaign = campaign
