@@ -431,6 +431,38 @@ def withdraw(session: Session, token: str) -> Signatory:
     return signatory
 
 
+def requests_from(session: Session, key: str) -> int:
+    """How many requests to be named on a statement were made with the address
+    whose keyed hash is ``key`` (withdrawn ones keep no key)."""
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(Signatory).where(Signatory.email_key == key)
+    ) or 0
+
+
+def erase_requests(session: Session, key: str) -> int:
+    """The requester asked Sawt to erase their data: every request made with the
+    address whose keyed hash is ``key`` goes, with any mail still queued about it.
+    One not on a list (unconfirmed, pending, declined) is deleted; one on a list is
+    withdrawn as the signatory's own link would do it: off the page, the PDF and the
+    exports, its names, role and details cleared, only its place kept (withdrawn) for
+    the organisers, as after any withdrawal. Returns how many."""
+    rows = session.scalars(sa.select(Signatory).where(Signatory.email_key == key)).all()
+    cancel_queued(session, signatory_ids=[s.id for s in rows], reason="erased")
+    per_campaign: dict[int, tuple[Campaign, int]] = {}
+    for signatory in rows:
+        campaign = signatory.campaign
+        per_campaign[campaign.id] = (campaign, per_campaign.get(campaign.id, (campaign, 0))[1] + 1)
+        if signatory.state == SignatoryState.approved:
+            _withdraw(session, signatory)
+        else:
+            session.delete(signatory)
+    for campaign, count in per_campaign.values():
+        # The organisers see why a request or a name went; nothing says whose.
+        audit.record(session, None, "statement.requests_erase", campaign=campaign, signatories=count)
+    session.flush()
+    return len(rows)
+
+
 def erase_expired_requests(session: Session) -> int:
     """Requests never confirmed keep no address once their link has expired."""
     rows = session.scalars(sa.select(Signatory).where(
