@@ -9,14 +9,19 @@ import pytest
 import sqlalchemy as sa
 
 from campaign.campaigns import services as campaigns
-from campaign.campaigns.models import Campaign
+from campaign.campaigns.models import Campaign, CampaignKind
+from campaign.extensions import db
 from campaign.organiser.models import AuditEntry
 from campaign.outbox.models import MessageState, OutboxMessage
-from campaign.privacy.keys import utcnow
+from campaign.privacy.keys import email_key, utcnow
 from campaign.retention import services
 from campaign.retention.models import ErasureRequest
 from campaign.signatures import services as signing
+from campaign.signatures.emails import canonical_email
 from campaign.signatures.models import Signature, SignatureState, Visibility
+from campaign.statements import services as statements
+from campaign.statements.models import Signatory, SignatoryKind, SignatoryState
+from campaign.statements.services import EndorsementInput
 from campaign.updates import services as updates
 from campaign.updates.models import UnsubscribeToken
 from campaign.updates.services import UpdateTextInput
@@ -346,3 +351,131 @@ def test_workspace_page_says_how_long_signers_details_are_kept(client, session, 
     session.commit()
     page = client.get(f"/{lang}/manage/campaigns/{campaign.id}/").get_data(as_text=True)
     assert kept not in page and ("then anonymised" in page or "مجهولة الهوية" in page)
+
+
+# --- Erasure: requests to sign a statement ------------------------------------------
+
+REQUESTER = "Huda.Karim@refuge.example"
+# What the requester gave that must not outlive the erasure (names and role line).
+REQUESTER_DETAILS = ("huda.karim", "Huda Karim", "هدى كريم", "Irbid", "إربد")
+
+
+def ask_to_sign(session, statement, *, email=REQUESTER, locale="en", names=None, roles=None):
+    return statements.request_endorsement(session, statement, EndorsementInput(
+        kind=SignatoryKind.individual, names=names or {"en": "Huda Karim", "ar": "هدى كريم"},
+        roles=roles or {"en": "a teacher in Irbid", "ar": "معلّمة في إربد"}, country="JO", email=email,
+    ), locale=locale)
+
+
+def confirm_token(mail) -> str:
+    return link_in(mail, "/endorse/confirm/").rsplit("/", 1)[1]
+
+
+def tables_holding(session, *needles: str) -> dict[str, list[str]]:
+    """Which of ``needles`` (case-folded) any row of any table holds, in any column."""
+    found: dict[str, list[str]] = {}
+    for table in db.metadata.sorted_tables:
+        for row in session.execute(sa.select(table)).all():
+            text = repr(tuple(row)).casefold()
+            for needle in needles:
+                if needle.casefold() in text:
+                    found.setdefault(table.name, []).append(needle)
+    return found
+
+
+def test_an_address_that_only_asked_to_sign_a_statement_gets_the_erasure_mail(session, make_campaign, deliver):
+    statement = make_campaign(kind=CampaignKind.statement)
+    ask_to_sign(session, statement)
+    session.commit()
+    deliver()
+    # Matched as signatures are: the same mailbox written another way is found.
+    services.request_erasure(session, "HUDA.KARIM+statements@Refuge.example", locale="en")
+    session.commit()
+    [mail] = deliver()
+    assert mail["To"].lower() == "huda.karim+statements@refuge.example"
+    assert "requests to sign a statement" in body_text(mail)
+    assert session.scalar(sa.select(sa.func.count()).select_from(ErasureRequest)) == 1
+
+
+def test_erasing_takes_every_request_to_sign_a_statement_and_leaves_no_trace_of_it(
+        session, make_campaign, deliver):
+    first, second, third = (make_campaign(kind=CampaignKind.statement) for _ in range(3))
+    ids = {"first": first.id, "second": second.id, "third": third.id}
+    unconfirmed = ask_to_sign(session, first).id
+    declined = ask_to_sign(session, second, email="huda.karim+statements@refuge.example", locale="ar").id
+    approved = ask_to_sign(session, third).id
+    other = ask_to_sign(session, third, email="rana@mail.example", names={"en": "Rana Odeh"},
+                        roles={"en": "a nurse"}).id
+    session.commit()
+    for mail in deliver():
+        token = confirm_token(mail)
+        if statements.find_request(session, token).id != unconfirmed:
+            statements.confirm_request(session, token)
+    statements.decline(session, None, session.get(Signatory, declined))
+    statements.approve(session, None, session.get(Signatory, approved))
+    statements.approve(session, None, session.get(Signatory, other))
+    # The relay is failing: the decisions wait in the outbox for their next try.
+    for message in session.scalars(sa.select(OutboxMessage).where(OutboxMessage.state == MessageState.queued)):
+        message.next_attempt_at = utcnow() + dt.timedelta(hours=1)
+    session.commit()
+
+    services.request_erasure(session, "huda.karim@refuge.example", locale="en")
+    session.commit()
+    [mail] = deliver()
+    token = link_in(mail, "/erase/").rsplit("/", 1)[1]
+    request = services.find_erasure(session, token)
+    assert (services.signatures_to_erase(session, request), services.requests_to_erase(session, request)) == (0, 3)
+    assert services.erase(session, token) == 0
+    session.commit()
+
+    # Not on a list: deleted. On a list: withdrawn, nothing personal kept, off the page.
+    assert session.get(Signatory, unconfirmed) is None and session.get(Signatory, declined) is None
+    withdrawn = session.get(Signatory, approved)
+    assert withdrawn.state == SignatoryState.withdrawn and withdrawn.texts == []
+    assert all(getattr(withdrawn, name) is None for name in Signatory.PERSONAL)
+    third = session.get(Campaign, ids["third"])
+    assert [s.id for s in statements.public_signatories(session, third)] == [other]
+    # Their decision mails are given up on and scrubbed; the other requester's still waits.
+    cancelled = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.last_error == "erased")).all()
+    assert sorted(m.template for m in cancelled) == ["endorse_approved", "endorse_declined"]
+    assert all(m.state == MessageState.dead and m.payload.get("scrubbed") for m in cancelled)
+    waiting = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.state == MessageState.queued)).all()
+    assert [(m.template, m.signatory_id) for m in waiting] == [("endorse_approved", other)]
+    entries = session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "statement.requests_erase")).all()
+    assert sorted((e.campaign_id, e.detail) for e in entries) == sorted(
+        (ids[name], {"signatories": 1}) for name in ("first", "second", "third"))
+
+    key = email_key(canonical_email(REQUESTER))
+    assert tables_holding(session, key, *REQUESTER_DETAILS) == {}
+    assert "signatory_texts" in tables_holding(session, "Rana Odeh")  # the search does look
+    assert services.erase(session, token) is None  # the link works once
+
+
+@pytest.mark.parametrize("lang, count", [
+    ("en", "This address has 1 request to sign a statement."),
+    ("ar", "لهذا العنوان طلب واحد للتوقيع على بيان."),
+])
+def test_a_signatory_takes_their_name_off_the_statement_page_by_erasing_their_data(
+        client, session, make_campaign, deliver, lang, count):
+    statement = make_campaign(kind=CampaignKind.statement)
+    slug, name = statement.slug, {"en": "Huda Karim", "ar": "هدى كريم"}[lang]
+    signatory_id = ask_to_sign(session, statement, locale=lang).id
+    session.commit()
+    [mail] = deliver()
+    statements.confirm_request(session, confirm_token(mail))
+    statements.approve(session, None, session.get(Signatory, signatory_id))
+    session.commit()
+    deliver()
+    assert name in client.get(f"/{lang}/c/{slug}").get_data(as_text=True)
+
+    url = f"/{lang}/erase"
+    client.post(url, data={"csrf_token": csrf_token(client, url), "email": REQUESTER.lower()})
+    [mail] = deliver()
+    link = link_in(mail, "/erase/").removeprefix("http://sawt.test")
+    page = client.get(link).get_data(as_text=True)
+    assert count in page and "signature on Sawt" not in page and "توقيع على صوت" not in page
+    response = client.post(link, data={"csrf_token": csrf_token(client, link)})
+    assert response.status_code == 303
+    assert name not in client.get(f"/{lang}/c/{slug}").get_data(as_text=True)
+    assert session.get(Signatory, signatory_id).state == SignatoryState.withdrawn
+    assert tables_holding(session, *REQUESTER_DETAILS) == {}

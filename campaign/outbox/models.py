@@ -54,6 +54,11 @@ class OutboxMessage(db.Model):
     signature_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("signatures.id", ondelete="SET NULL"), index=True
     )
+    # A statement's mail to someone who asked to be named on it (statements have no
+    # signature): erasing their data cancels it.
+    signatory_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("signatories.id", ondelete="SET NULL"), index=True
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))

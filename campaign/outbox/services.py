@@ -71,17 +71,20 @@ def enqueue_mail(
     *,
     template: str,
     signature_id: int | None = None,
+    signatory_id: int | None = None,
     idempotency_key: str | None = None,
     not_before: dt.datetime | None = None,
 ) -> OutboxMessage:
     """Queue a rendered e-mail in the caller's transaction; ``not_before`` holds it
-    back until then (letters to targets are spread out in time)."""
+    back until then (letters to targets are spread out in time). ``signature_id``
+    or ``signatory_id`` names whom it is about, so that cancel_queued finds it."""
     row = OutboxMessage(
         kind=MessageKind.mail,
         state=MessageState.queued,
         payload=message,
         template=template,
         signature_id=signature_id,
+        signatory_id=signatory_id,
         idempotency_key=idempotency_key,
         next_attempt_at=not_before or utcnow(),
     )
@@ -334,16 +337,17 @@ def _finish(session: Session, message: OutboxMessage, state: MessageState) -> No
         listener(message, session)
 
 
-def cancel_queued(session: Session, signature_ids, *, reason: str, templates=None) -> int:
+def cancel_queued(session: Session, signature_ids=(), *, reason: str, templates=None, signatory_ids=()) -> int:
     """Give up on queued messages to these signatures (unsubscribed, erased,
-    anonymised): they become dead and are scrubbed now, so the address leaves the
-    outbox too. ``templates`` limits it to those kinds of message. Returns how many."""
-    ids = list(signature_ids)
-    if not ids:
+    anonymised), or to these statement signatories (erased): they become dead and
+    are scrubbed now, so the address leaves the outbox too. ``templates`` limits it
+    to those kinds of message. Returns how many."""
+    ids, signatories = list(signature_ids), list(signatory_ids)
+    if not ids and not signatories:
         return 0
-    query = sa.select(OutboxMessage).where(
-        OutboxMessage.signature_id.in_(ids), OutboxMessage.state == MessageState.queued
-    )
+    about = [column.in_(values) for column, values in
+             ((OutboxMessage.signature_id, ids), (OutboxMessage.signatory_id, signatories)) if values]
+    query = sa.select(OutboxMessage).where(sa.or_(*about), OutboxMessage.state == MessageState.queued)
     if templates is not None:
         query = query.where(OutboxMessage.template.in_(list(templates)))
     # Not SKIP LOCKED: a message being claimed right now must be cancelled too, so wait

@@ -54,6 +54,7 @@ def erase_confirm(token: str):
     return render_template(
         "retention/erase_confirm.html", form=ConfirmErasureForm(), token=token,
         count=services.signatures_to_erase(db.session, erasure),
+        requests=services.requests_to_erase(db.session, erasure),
     )
 
 

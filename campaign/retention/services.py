@@ -21,8 +21,9 @@ It is idempotent: an anonymised signature has no e-mail key, which is how the ne
 run knows to skip it. A closed campaign that is reopened is not due again until
 it closes again.
 
-Erasure (``/<lang>/erase``): anyone may ask; if the address has signed anything, a
-link is mailed to it, and following it deletes those signatures everywhere.
+Erasure (``/<lang>/erase``): anyone may ask; if the address has signed anything, or
+asked to be named on a statement, a link is mailed to it, and following it deletes
+those signatures everywhere and erases those requests (statements.erase_requests).
 
 Plain values in; callers commit (``after_batch`` lets a job commit between batches).
 """
@@ -46,6 +47,8 @@ from campaign.retention.models import ErasureRequest
 from campaign.signatures import services as signatures
 from campaign.signatures.emails import canonical_email
 from campaign.signatures.models import Signature, SignatureState, Visibility
+from campaign.statements import services as statements
+from campaign.statements.models import Signatory
 from campaign.text_normalise import normalise
 from campaign.updates.models import UnsubscribeToken
 from campaign.urls import external_url
@@ -159,9 +162,10 @@ def _erasure_window() -> dt.timedelta:
 
 
 def request_erasure(session: Session, address: str, *, locale: str) -> None:
-    """Mail an erasure link to ``address`` if it has signed anything; otherwise do
-    nothing. The caller shows the same page either way, and the message is rendered
-    either way, so neither the page nor its timing tells whether the address signed."""
+    """Mail an erasure link to ``address`` if it has signed anything or asked to be
+    named on a statement; otherwise do nothing. The caller shows the same page either
+    way, and the message is rendered either way, so neither the page nor its timing
+    tells whether the address is known."""
     key = email_key(canonical_email(address))
     token, hashed = new_token()
     message = compose(
@@ -174,8 +178,11 @@ def request_erasure(session: Session, address: str, *, locale: str) -> None:
     )
     now = utcnow()
     session.execute(sa.delete(ErasureRequest).where(ErasureRequest.expires_at < now))
-    has_signed = session.scalar(sa.select(sa.exists().where(Signature.email_key == key)))
-    if not has_signed:
+    # Requests are matched as signatures are, by the keyed hash of the canonical
+    # address: the same mailbox written another way is found in both.
+    known = session.scalar(sa.select(sa.or_(sa.exists().where(Signature.email_key == key),
+                                            sa.exists().where(Signatory.email_key == key))))
+    if not known:
         return
     session.add(ErasureRequest(email_key=key, token_hash=hashed, locale=locale, created_at=now,
                                expires_at=now + _erasure_window()))
@@ -210,10 +217,16 @@ def signatures_to_erase(session: Session, request: ErasureRequest) -> int:
     ) or 0
 
 
+def requests_to_erase(session: Session, request: ErasureRequest) -> int:
+    """Requests to be named on a statement made with the address behind the link."""
+    return statements.requests_from(session, request.email_key)
+
+
 def erase(session: Session, token: str) -> int | None:
     """Delete every signature made with the address behind this link, in every
     campaign (counts drop), with its unsubscribe links and any mail still queued to
-    it. Returns how many were deleted, or None for an unknown or expired link."""
+    it, and erase its requests to be named on a statement (statements.erase_requests).
+    Returns how many signatures were deleted, or None for an unknown or expired link."""
     request = find_erasure(session, token)
     if request is None:
         return None
@@ -230,6 +243,7 @@ def erase(session: Session, token: str) -> int | None:
     for campaign, count in per_campaign.values():
         # The organisation sees why its count dropped; nothing says who.
         audit.record(session, None, "signature.erase", campaign=campaign, signatures=count)
+    statements.erase_requests(session, request.email_key)
     session.execute(sa.delete(ErasureRequest).where(ErasureRequest.email_key == request.email_key))
     session.flush()
     return len(rows)

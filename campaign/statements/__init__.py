@@ -13,6 +13,7 @@ AUDIT_ACTIONS = {
     "statement.request_decline": _l("Request to sign a statement declined"),
     "statement.list_order": _l("Order of a statement's signatories changed"),
     "statement.export_csv": _l("Signatories exported (CSV)"),
+    "statement.requests_erase": _l("Requester's data erased on request"),
 }
 
 

@@ -120,6 +120,9 @@ class Signatory(db.Model):
     # A requester's (or an organisation's contact) address: erased once the
     # organiser's decision has been written to them.
     email: Mapped[str | None] = mapped_column(sa.String(320))
+    # The keyed hash of that address (as on Signature), kept after the address is
+    # erased: "erase my data" finds the requests of an address by it.
+    email_key: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     verify_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     verify_expires_at: Mapped[dt.datetime | None]
     withdraw_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
@@ -138,7 +141,8 @@ class Signatory(db.Model):
     # (signatory_texts) go with them.
     #: What says something about the person or group, or links to them.
     PERSONAL = frozenset({
-        "country", "url", "private_note", "email", "verify_token_hash", "verify_expires_at", "withdraw_token_hash",
+        "country", "url", "private_note", "email", "email_key", "verify_token_hash", "verify_expires_at",
+        "withdraw_token_hash",
     })
     #: What is about the place on the list: its statement, order, kind, state, dates.
     NOT_PERSONAL = frozenset({

@@ -25,8 +25,9 @@ from campaign.i18n import LANGUAGES
 from campaign.mail.compose import compose
 from campaign.organiser import audit
 from campaign.organiser.models import Organiser
-from campaign.outbox.services import enqueue_mail
-from campaign.privacy.keys import new_token, token_hash, utcnow
+from campaign.outbox.services import cancel_queued, enqueue_mail
+from campaign.privacy.keys import email_key, new_token, token_hash, utcnow
+from campaign.signatures.emails import canonical_email
 from campaign.statements import parsing
 from campaign.statements.models import (
     ListOrder,
@@ -324,7 +325,7 @@ def _mail(session: Session, signatory: Signatory, template: str, **links) -> Non
         name=signatory.name(locale), role=signatory.role(locale), kind=signatory.kind.value,
         verify_hours=current_app.config["VERIFY_TOKEN_HOURS"], **links,
     )
-    enqueue_mail(session, message, template=template)
+    enqueue_mail(session, message, template=template, signatory_id=signatory.id)
 
 
 def request_endorsement(session: Session, campaign: Campaign, data: EndorsementInput, *, locale: str) -> Signatory:
@@ -338,6 +339,7 @@ def request_endorsement(session: Session, campaign: Campaign, data: EndorsementI
     signatory = Signatory(
         campaign_id=campaign.id, kind=data.kind, state=SignatoryState.unconfirmed,
         country=data.country or None, url=_clean_url(data.url), locale=locale, email=data.email,
+        email_key=email_key(canonical_email(data.email)),
         verify_token_hash=hashed, verify_expires_at=utcnow() + _verify_window(),
     )
     signatory.campaign = campaign
@@ -427,6 +429,38 @@ def withdraw(session: Session, token: str) -> Signatory:
     signatory = find_for_withdrawal(session, token)
     _withdraw(session, signatory)
     return signatory
+
+
+def requests_from(session: Session, key: str) -> int:
+    """How many requests to be named on a statement were made with the address
+    whose keyed hash is ``key`` (withdrawn ones keep no key)."""
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(Signatory).where(Signatory.email_key == key)
+    ) or 0
+
+
+def erase_requests(session: Session, key: str) -> int:
+    """The requester asked Sawt to erase their data: every request made with the
+    address whose keyed hash is ``key`` goes, with any mail still queued about it.
+    One not on a list (unconfirmed, pending, declined) is deleted; one on a list is
+    withdrawn as the signatory's own link would do it: off the page, the PDF and the
+    exports, its names, role and details cleared, only its place kept (withdrawn) for
+    the organisers, as after any withdrawal. Returns how many."""
+    rows = session.scalars(sa.select(Signatory).where(Signatory.email_key == key)).all()
+    cancel_queued(session, signatory_ids=[s.id for s in rows], reason="erased")
+    per_campaign: dict[int, tuple[Campaign, int]] = {}
+    for signatory in rows:
+        campaign = signatory.campaign
+        per_campaign[campaign.id] = (campaign, per_campaign.get(campaign.id, (campaign, 0))[1] + 1)
+        if signatory.state == SignatoryState.approved:
+            _withdraw(session, signatory)
+        else:
+            session.delete(signatory)
+    for campaign, count in per_campaign.values():
+        # The organisers see why a request or a name went; nothing says whose.
+        audit.record(session, None, "statement.requests_erase", campaign=campaign, signatories=count)
+    session.flush()
+    return len(rows)
 
 
 def erase_expired_requests(session: Session) -> int:
