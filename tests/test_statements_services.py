@@ -92,6 +92,26 @@ def test_request_confirm_approve_withdraw(session, statement, deliver):
         services.withdraw(session, withdraw_token)
 
 
+def test_a_signatory_taken_off_the_list_gets_no_notice_still_queued(session, statement, deliver):
+    """Approved, then removed before the worker sent the approval: no mail may reach
+    someone who is no longer on the list (nor keep their address in the outbox)."""
+    from campaign.outbox.models import OutboxMessage, MessageState
+
+    signatory_id = _request(session, statement).id
+    session.commit()
+    token = link_in(deliver()[0], "/endorse/confirm/").rsplit("/", 1)[1]
+    services.confirm_request(session, token)
+    signatory = session.get(Signatory, signatory_id)
+    services.approve(session, None, signatory)
+    services.remove(session, None, signatory)
+    session.commit()
+    assert deliver() == []
+    [notice] = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.signatory_id == signatory_id,
+                                                             OutboxMessage.template == "endorse_approved")).all()
+    assert (notice.state, notice.last_error) == (MessageState.dead, "withdrawn")
+    assert "huda@example.org" not in str(notice.payload)
+
+
 def test_decline_tells_the_requester_and_erases_the_address(session, statement, deliver):
     signatory_id = _request(session, statement).id
     session.commit()

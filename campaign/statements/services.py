@@ -155,6 +155,8 @@ def remove(session: Session, actor: Organiser | None, signatory: Signatory) -> N
 
 def _withdraw(session: Session, signatory: Signatory) -> None:
     signatory.state.check(SignatoryState.withdrawn)
+    # No mail may reach someone who withdrew (a notice of approval still queued).
+    cancel_queued(session, signatory_ids=[signatory.id], reason="withdrawn")
     signatory.state = SignatoryState.withdrawn
     signatory.withdrawn_at = utcnow()
     for name in Signatory.PERSONAL:
