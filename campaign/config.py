@@ -101,11 +101,18 @@ def from_environment(instance_path: str) -> dict:
         "WITHDRAW_TOKEN_DAYS": _int("WITHDRAW_TOKEN_DAYS", 365),
         # How long the link from a confirmation to the letters page stays good.
         "LETTER_PASS_MINUTES": _int("LETTER_PASS_MINUTES", 120),
-        "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
-        # After a temporary failure a message waits this long, then twice as long
-        # after each further failure, up to OUTBOX_MAX_RETRY_SECONDS.
+        # A mail (or post) that keeps failing temporarily is given up once it is this
+        # old, not after a number of tries: by default when its confirmation link
+        # expires (VERIFY_TOKEN_HOURS), so no relay outage the link outlives loses it.
+        "OUTBOX_GIVE_UP_SECONDS": _int("OUTBOX_GIVE_UP_SECONDS", _int("VERIFY_TOKEN_HOURS", 72) * 3600),
+        # Tasks, and mails that cannot be rendered, fail because of a bug, not an
+        # outage: at most this many tries (the last about 2 hours after the first).
+        "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 10),
+        # After a failure a message waits this long, then twice as long after each
+        # further one, up to OUTBOX_MAX_RETRY_SECONDS: also the longest a queued mail
+        # waits once a relay is back.
         "OUTBOX_RETRY_SECONDS": float(os.environ.get("OUTBOX_RETRY_SECONDS", "30")),
-        "OUTBOX_MAX_RETRY_SECONDS": float(os.environ.get("OUTBOX_MAX_RETRY_SECONDS", str(6 * 3600))),
+        "OUTBOX_MAX_RETRY_SECONDS": float(os.environ.get("OUTBOX_MAX_RETRY_SECONDS", str(30 * 60))),
         # How long a mail backend waits on the relay or API before calling it a
         # temporary failure (the worker sends one message at a time).
         "MAIL_TIMEOUT_SECONDS": float(os.environ.get("MAIL_TIMEOUT_SECONDS", "20")),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from email.utils import format_datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,6 +16,7 @@ from aiosmtpd.controller import Controller
 
 from campaign.outbox.cli import run_worker
 from campaign.outbox.models import MessageKind, MessageState, OutboxMessage
+from campaign.outbox.services import enqueue_mail
 from campaign.privacy.keys import utcnow
 from campaign.signatures.models import Signature, SignatureState
 from tests.fixtures.mail import Mailbox, smtp_server
@@ -66,6 +68,14 @@ def make_due(session) -> None:
         .where(OutboxMessage.state == MessageState.queued)
         .values(next_attempt_at=utcnow() - dt.timedelta(seconds=1))
     )
+    session.commit()
+
+
+def age(session, by: dt.timedelta) -> None:
+    """Make the queued mails older by ``by``: how long a relay outage has lasted."""
+    for message in messages(session):
+        if message.state == MessageState.queued:
+            message.created_at -= by
     session.commit()
 
 
@@ -313,6 +323,51 @@ class TestSMTP:
         assert received.rcpt_tos == [address]
         assert messages(session)[0].state == MessageState.sent
 
+    def test_a_relay_down_for_hours_is_waited_out_then_delivered(self, app, client, session, make_campaign,
+                                                                  smtp_port):
+        """Tries are not counted: a mail failing longer than eight tries used to last
+        (2 h 7 min) is still tried, at most half an hour apart, and goes when the
+        relay is back."""
+        address = sign(client, make_campaign().slug, "en")
+        for _ in range(12):
+            make_due(session)
+            assert run_worker(app, once=True) == 1  # nothing listens on smtp_port
+        age(session, dt.timedelta(hours=10))
+
+        before = utcnow()
+        make_due(session)
+        assert run_worker(app, once=True) == 1
+        [message] = messages(session)
+        assert message.state == MessageState.queued and message.attempts == 13
+        assert message.last_error == "SMTP connection: ConnectionRefusedError"
+        assert before + dt.timedelta(minutes=29) < message.next_attempt_at <= utcnow() + dt.timedelta(minutes=30), (
+            "the backoff stops growing at OUTBOX_MAX_RETRY_SECONDS")
+
+        with smtp_server(smtp_port) as mailbox:
+            make_due(session)
+            assert run_worker(app, once=True) == 1
+        assert [received.rcpt_tos for received in mailbox.received] == [[address]]
+        [message] = messages(session)
+        assert message.state == MessageState.sent and message.attempts == 14
+        assert_forgotten(message, address)
+
+    def test_a_mail_held_back_ages_from_when_it_is_due(self, app, session, mailbox):
+        """A letter to a target may wait days for its turn (targets.services spreads
+        them out): its life, by which it is given up, starts when it is due."""
+        enqueue_mail(session, {"to": "embassy@gov.example", "subject": "Free them", "text": "…", "locale": "en"},
+                     template="letter", not_before=utcnow() + dt.timedelta(days=5))
+        session.commit()
+        # Five days pass, and its first try meets a relay that defers it.
+        [message] = messages(session)
+        message.created_at -= dt.timedelta(days=5)
+        message.next_attempt_at -= dt.timedelta(days=5)
+        session.commit()
+        mailbox.refuse("rcpt", "451 4.3.0 Temporary lookup failure")
+        assert run_worker(app, once=True) == 1
+        [message] = messages(session)
+        assert message.state == MessageState.queued, "not given up at its first try"
+        assert message.last_error == "recipient deferred ([451])"
+
 
 def self_signed_certificate(directory) -> tuple[str, str]:
     """A certificate for 127.0.0.1 that no public authority signed: (cert, key) paths."""
@@ -404,16 +459,17 @@ class TestSendGrid:
         }
 
     @staticmethod
-    def answer(httpserver, status: int, address: str = "") -> None:
-        """The next call to /v3/mail/send gets ``status``. Errors echo the recipient and
-        the key, as real error bodies can, so a stored error that copied them shows."""
+    def answer(httpserver, status: int, address: str = "", retry_after: str | None = None) -> None:
+        """The next call to /v3/mail/send gets ``status`` (with a Retry-After header if
+        given). Errors echo the recipient and the key, as real error bodies can, so a
+        stored error that copied them shows."""
         request = httpserver.expect_oneshot_request("/v3/mail/send", method="POST")
         if status == 202:
             request.respond_with_data("", status=202)
         else:
             request.respond_with_json(
                 {"errors": [{"message": f"{address} refused for key {API_KEY}", "field": "personalizations"}]},
-                status=status,
+                status=status, headers={"Retry-After": retry_after} if retry_after is not None else None,
             )
 
     @pytest.mark.parametrize("lang", ["ar", "en"])
@@ -488,23 +544,90 @@ class TestSendGrid:
         assert run_worker(app, once=True) == 0
         assert len(httpserver.log) == 1
 
-    def test_gives_up_after_max_attempts(self, app, client, session, make_campaign, httpserver):
+    @pytest.mark.parametrize("status", [429, 503])
+    def test_retry_after_in_seconds_puts_the_next_try_off(self, app, client, session, make_campaign, httpserver,
+                                                          status):
+        address = sign(client, make_campaign().slug, "en")
+        self.answer(httpserver, status, address, retry_after="120")
+
+        before = utcnow()
+        assert run_worker(app, once=True) == 1
+        [message] = messages(session)
+        assert message.state == MessageState.queued and message.last_error == f"SendGrid {status}"
+        assert before + dt.timedelta(seconds=120) <= message.next_attempt_at <= utcnow() + dt.timedelta(seconds=120)
+
+        self.answer(httpserver, 202)
+        make_due(session)
+        assert run_worker(app, once=True) == 1
+        assert messages(session)[0].state == MessageState.sent
+
+    def test_retry_after_as_a_date_puts_the_next_try_off(self, app, client, session, make_campaign, httpserver):
+        address = sign(client, make_campaign().slug, "en")
+        until = (utcnow() + dt.timedelta(minutes=10)).replace(microsecond=0)
+        self.answer(httpserver, 429, address, retry_after=format_datetime(until.replace(tzinfo=dt.UTC), usegmt=True))
+
+        assert run_worker(app, once=True) == 1
+        [message] = messages(session)
+        assert until <= message.next_attempt_at <= until + dt.timedelta(seconds=5)
+
+    @pytest.mark.parametrize("retry_after", ["soon", "-120", "1.5", "Wed, 99 Oct 2015 07:28:00 GMT",
+                                             "Wed, 21 Oct 2015 07:28:00 GMT", "1"])
+    def test_an_unreadable_past_or_short_retry_after_leaves_the_backoff(
+        self, app, client, session, make_campaign, httpserver, retry_after
+    ):
+        """Retry-After only ever puts a try off: the backoff still applies."""
+        address = sign(client, make_campaign().slug, "en")
+        self.answer(httpserver, 429, address, retry_after=retry_after)
+
+        before = utcnow()
+        assert run_worker(app, once=True) == 1
+        [message] = messages(session)
+        assert_backing_off(message, attempts=1, since=before)
+        assert message.next_attempt_at <= utcnow() + dt.timedelta(seconds=30)
+
+    def test_a_retry_after_longer_than_a_mail_lives_is_cut_to_its_life(self, app, client, session, make_campaign,
+                                                                        httpserver):
+        address = sign(client, make_campaign().slug, "en")
+        self.answer(httpserver, 503, address, retry_after="99999999999")  # some three thousand years
+
+        assert run_worker(app, once=True) == 1
+        [message] = messages(session)
+        life = dt.timedelta(seconds=app.config["OUTBOX_GIVE_UP_SECONDS"])
+        assert message.state == MessageState.queued
+        assert utcnow() + life - dt.timedelta(seconds=5) <= message.next_attempt_at <= utcnow() + life
+
+    def test_gives_up_once_as_old_as_a_confirmation_link_lives(self, app, client, session, make_campaign,
+                                                               httpserver):
+        """Tries are not counted (OUTBOX_MAX_ATTEMPTS is for bugs, not outages): a mail
+        failing temporarily is given up once OUTBOX_GIVE_UP_SECONDS old, by default
+        when the confirmation link it carries stops working."""
+        assert app.config["OUTBOX_GIVE_UP_SECONDS"] == app.config["VERIFY_TOKEN_HOURS"] * 3600
         app.config["OUTBOX_MAX_ATTEMPTS"] = 3
-        slug = make_campaign().slug
-        address = sign(client, slug, "en")
-        for attempt in (1, 2, 3):
+        address = sign(client, make_campaign().slug, "en")
+        life = dt.timedelta(seconds=app.config["OUTBOX_GIVE_UP_SECONDS"])
+
+        def fails_again() -> OutboxMessage:
             self.answer(httpserver, 503, address)
             make_due(session)
             assert run_worker(app, once=True) == 1
             [message] = messages(session)
-            assert message.attempts == attempt
-        assert message.state == MessageState.dead
+            return message
+
+        for attempt in (1, 2, 3, 4):
+            assert fails_again().state == MessageState.queued
+        age(session, life - dt.timedelta(minutes=1))
+        message = fails_again()
+        assert message.state == MessageState.queued and message.attempts == 5, "a minute short of its life"
+
+        age(session, dt.timedelta(minutes=1))
+        message = fails_again()
+        assert message.state == MessageState.dead and message.attempts == 6
         assert message.last_error == "SendGrid 503"
         assert_forgotten(message, address, API_KEY)
 
         make_due(session)
         assert run_worker(app, once=True) == 0
-        assert len(httpserver.log) == 3
+        assert len(httpserver.log) == 6
 
     def test_unreachable_api_is_a_temporary_failure(self, app, client, session, make_campaign):
         app.config["SENDGRID_API_HOST"] = f"http://127.0.0.1:{free_port()}"
@@ -516,3 +639,15 @@ class TestSendGrid:
         [message] = messages(session)
         assert_backing_off(message, attempts=1, since=before)
         assert message.last_error.startswith("SendGrid connection:")
+
+
+def test_a_mail_lives_as_long_as_its_confirmation_link_unless_told(monkeypatch, tmp_path):
+    """OUTBOX_GIVE_UP_SECONDS follows VERIFY_TOKEN_HOURS: no mail outage that a
+    confirmation link outlives may lose the mail carrying it."""
+    from campaign.config import from_environment
+
+    monkeypatch.delenv("OUTBOX_GIVE_UP_SECONDS", raising=False)
+    monkeypatch.setenv("VERIFY_TOKEN_HOURS", "96")
+    assert from_environment(str(tmp_path))["OUTBOX_GIVE_UP_SECONDS"] == 96 * 3600
+    monkeypatch.setenv("OUTBOX_GIVE_UP_SECONDS", "3600")
+    assert from_environment(str(tmp_path))["OUTBOX_GIVE_UP_SECONDS"] == 3600

@@ -11,9 +11,10 @@ once" counts both providers together.
 
 The outage lasts OUTAGE_SECONDS: 60 under CI; SAWT_MAIL_OUTAGE_SECONDS shortens it
 on a developer's machine. The workers wait 1 s after a first failure, doubling up to
-4 s (OUTBOX_RETRY_SECONDS, OUTBOX_MAX_RETRY_SECONDS) instead of 30 s up to 6 hours:
+4 s (OUTBOX_RETRY_SECONDS, OUTBOX_MAX_RETRY_SECONDS) instead of 30 s up to 30 minutes:
 time compressed, so a minute's outage costs a message as many tries as a much longer
-one would in production, and it has as many as it needs (OUTBOX_MAX_ATTEMPTS)."""
+one would in production; tries are not counted (a mail is given up by its age,
+OUTBOX_GIVE_UP_SECONDS, days away)."""
 from __future__ import annotations
 
 import os
@@ -63,7 +64,7 @@ SMTP_FAILURES = [
 ]
 SENDGRID_FAILURES = [500, 429, "hang"]
 
-WORKER_SETTINGS = dict(OUTBOX_RETRY_SECONDS=1, OUTBOX_MAX_RETRY_SECONDS=4, OUTBOX_MAX_ATTEMPTS=1000,
+WORKER_SETTINGS = dict(OUTBOX_RETRY_SECONDS=1, OUTBOX_MAX_RETRY_SECONDS=4,
                        MAIL_TIMEOUT_SECONDS=MAIL_TIMEOUT, OUTBOX_POLL_SECONDS=0.2)
 
 

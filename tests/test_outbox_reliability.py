@@ -15,8 +15,9 @@ from campaign.config import ROOT
 from campaign.mail.backends import ConsoleBackend
 from campaign.outbox.cli import run_worker
 from campaign.outbox.models import MessageKind, MessageState, OutboxMessage
-from campaign.outbox.services import deliver_due, message_id
+from campaign.outbox.services import deliver_due, enqueue_mails, enqueue_task, mail_to_compose, message_id
 from campaign.retention import services as retention
+from campaign.signatures.services import LINK_MAIL_COMPOSER
 from tests.conftest import csrf_token
 from tests.fixtures.mail import queued_mail, smtp_server
 from tests.fixtures.processes import WORKER_COMMAND, free_port, process_env
@@ -110,6 +111,26 @@ def test_a_mail_whose_campaign_is_gone_is_given_up(app, client, session, make_ca
     [message] = mails(session)
     assert message.state == MessageState.dead and message.last_error == "PermanentFailure"
     assert_forgotten(message, ADDRESS, "Layla")
+
+
+def test_a_task_or_a_mail_failing_from_a_bug_is_given_up_after_a_few_tries(app, session, deliver):
+    """A bug is not an outage: a task that raises, or a mail its composer cannot
+    write, gets OUTBOX_MAX_ATTEMPTS tries, not the days a mail outlives a relay."""
+    app.config["OUTBOX_MAX_ATTEMPTS"] = 3
+    # Payloads missing what their handlers need: KeyError, as a bug would raise.
+    enqueue_task(session, "signatures.resend_link", {"address": ADDRESS, "locale": "en"})
+    enqueue_mails(session, [(mail_to_compose(LINK_MAIL_COMPOSER, {}, to=ADDRESS, locale="en"), None, None)],
+                  template="confirm")
+    session.commit()
+    for _ in range(3):
+        make_due(session)
+        assert deliver() == []
+    session.expire_all()
+    rows = session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [(row.kind, row.state, row.attempts, row.last_error) for row in rows] == [
+        (MessageKind.task, MessageState.dead, 3, "KeyError"), (MessageKind.mail, MessageState.dead, 3, "KeyError")]
+    for row in rows:
+        assert_forgotten(row, ADDRESS)
 
 
 def test_withdrawing_cancels_a_confirmation_waiting_for_a_retry(app, make_app, session, make_campaign):

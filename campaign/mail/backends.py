@@ -3,6 +3,7 @@ TemporaryFailure (retry later) or PermanentFailure (give up)."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import smtplib
 import ssl
 import sys
@@ -10,7 +11,7 @@ import uuid
 from email.header import Header
 from email.message import EmailMessage
 from email.policy import EmailPolicy
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parsedate_to_datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -27,7 +28,12 @@ class DeliveryFailure(Exception):
 
 
 class TemporaryFailure(DeliveryFailure):
-    """The receiving side may accept it later: retry with backoff."""
+    """The receiving side may accept it later: retry with backoff, and not sooner than
+    ``retry_after`` seconds when the receiving side said so (an HTTP Retry-After)."""
+
+    def __init__(self, *args, retry_after: float | None = None):
+        super().__init__(*args)
+        self.retry_after = retry_after
 
 
 class PermanentFailure(DeliveryFailure):
@@ -64,6 +70,20 @@ class MailPolicy(EmailPolicy):
 
 MAIL_POLICY = MailPolicy()
 
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """An HTTP Retry-After (RFC 9110: a number of seconds, or an HTTP date) as seconds
+    from now; None when missing or unreadable, so the usual backoff applies."""
+    value = (value or "").strip()
+    if value.isdigit() and value.isascii():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC by RFC 5322, as HTTP dates always are
+        when = when.replace(tzinfo=dt.UTC)
+    return max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0)
 
 
 def attachment_bytes(attachment: dict) -> tuple[bytes, str, str]:
@@ -237,7 +257,9 @@ class SendGridBackend:
             # 401/403 mean our key is wrong or revoked, not that the recipient is:
             # keep the mail queued until an operator fixes the key.
             if status in (401, 403, 429) or status >= 500:
-                raise TemporaryFailure(f"SendGrid {status}") from exc
+                # Throttled or unavailable: SendGrid may say when to come back.
+                said = (getattr(exc, "headers", None) or {}).get("Retry-After") if status in (429, 503) else None
+                raise TemporaryFailure(f"SendGrid {status}", retry_after=retry_after_seconds(said)) from exc
             raise PermanentFailure(f"SendGrid {status}") from exc
         except OSError as exc:
             raise TemporaryFailure(f"SendGrid connection: {type(exc).__name__}") from exc

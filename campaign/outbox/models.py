@@ -62,5 +62,7 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    # When it was queued, or when it is first due if held back (enqueue_mail's
+    # not_before): a mail or post still failing OUTBOX_GIVE_UP_SECONDS later is given up.
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]

@@ -78,6 +78,7 @@ def enqueue_mail(
     """Queue a rendered e-mail in the caller's transaction; ``not_before`` holds it
     back until then (letters to targets are spread out in time). ``signature_id``
     or ``signatory_id`` names whom it is about, so that cancel_queued finds it."""
+    now = utcnow()
     row = OutboxMessage(
         kind=MessageKind.mail,
         state=MessageState.queued,
@@ -86,7 +87,10 @@ def enqueue_mail(
         signature_id=signature_id,
         signatory_id=signatory_id,
         idempotency_key=idempotency_key,
-        next_attempt_at=not_before or utcnow(),
+        next_attempt_at=not_before or now,
+        # A mail held back is born when it is due: its age, by which it is given up
+        # (OUTBOX_GIVE_UP_SECONDS), must not run while it waits for its turn.
+        created_at=max(not_before or now, now),
     )
     session.add(row)
     session.flush()
@@ -140,15 +144,28 @@ def enqueue_task(session: Session, name: str, payload: dict, *, signature_id: in
     ))
 
 
-def backoff(attempts: int, first: float = 30, most: float = 6 * 3600) -> dt.timedelta:
+def backoff(attempts: int, first: float = 30, most: float = 30 * 60) -> dt.timedelta:
     """How long to wait after the ``attempts``-th failure: ``first``, then doubling,
-    at most ``most`` (30 s, 1 min, 2 min, … 6 hours by default)."""
+    at most ``most`` (30 s, 1 min, 2 min, … 30 minutes by default)."""
     return dt.timedelta(seconds=min(first * 2 ** min(max(attempts - 1, 0), 32), most))
 
 
-def _retry_after(app: Flask, attempts: int) -> dt.datetime:
+def _next_attempt(app: Flask, attempts: int, retry_after: float | None = None) -> dt.datetime:
+    """When to try again after the ``attempts``-th failure: after the backoff, and not
+    before ``retry_after`` seconds when the receiving side asked for that (HTTP
+    Retry-After); a wait longer than a message lives (OUTBOX_GIVE_UP_SECONDS) is cut
+    to that."""
     config = app.config
-    return utcnow() + backoff(attempts, config["OUTBOX_RETRY_SECONDS"], config["OUTBOX_MAX_RETRY_SECONDS"])
+    wait = backoff(attempts, config["OUTBOX_RETRY_SECONDS"], config["OUTBOX_MAX_RETRY_SECONDS"])
+    if retry_after is not None:
+        wait = max(wait, dt.timedelta(seconds=min(retry_after, config["OUTBOX_GIVE_UP_SECONDS"])))
+    return utcnow() + wait
+
+
+def _too_old(app: Flask, message: OutboxMessage) -> bool:
+    """A delivery that still fails once this old is given up (OUTBOX_GIVE_UP_SECONDS:
+    by default the life of a confirmation link, which it would carry in vain)."""
+    return utcnow() - message.created_at >= dt.timedelta(seconds=app.config["OUTBOX_GIVE_UP_SECONDS"])
 
 
 def _scrub(message: OutboxMessage) -> None:
@@ -271,10 +288,11 @@ def _compose_due(app: Flask, session: Session, message: OutboxMessage) -> bool:
         message.attempts += 1
         message.last_error = type(exc).__name__
         log.warning("outbox %s: could not compose %s (%s)", message.id, message.template, type(exc).__name__)
+        # A bug, not an outage: a few tries (no attempt was a delivery yet), not a mail's whole life.
         if isinstance(exc, PermanentFailure) or message.attempts >= app.config["OUTBOX_MAX_ATTEMPTS"]:
             _finish(session, message, MessageState.dead)
         else:
-            message.next_attempt_at = utcnow() + backoff(message.attempts)
+            message.next_attempt_at = _next_attempt(app, message.attempts)
         return False
     return True
 
@@ -295,7 +313,7 @@ def _run_task(app: Flask, session: Session, message: OutboxMessage) -> None:
         if isinstance(exc, PermanentFailure) or message.attempts >= app.config["OUTBOX_MAX_ATTEMPTS"]:
             _finish(session, message, MessageState.dead)
         else:
-            message.next_attempt_at = _retry_after(app, message.attempts)
+            message.next_attempt_at = _next_attempt(app, message.attempts)
         log.warning("outbox %s: task %s failed (%s)", message.id, message.template, type(exc).__name__)
     else:
         message.last_error = None
@@ -320,8 +338,10 @@ def _record_outcome(app: Flask, session: Session, message_id_: int, attempt: int
         _finish(session, message, MessageState.sent)
         return
     message.last_error = str(error)[:500]
-    if outcome == MessageState.queued and message.attempts < app.config["OUTBOX_MAX_ATTEMPTS"]:
-        message.next_attempt_at = _retry_after(app, message.attempts)
+    # An outage is waited out by the message's age, not a count of tries: a count
+    # runs out during a long outage however it is paced.
+    if outcome == MessageState.queued and not _too_old(app, message):
+        message.next_attempt_at = _next_attempt(app, message.attempts, getattr(error, "retry_after", None))
         log.warning("outbox %s: temporary failure (%s), attempt %s", message.id, error, message.attempts)
         return
     _finish(session, message, MessageState.dead)
