@@ -10,6 +10,7 @@ import re
 from email.utils import format_datetime
 from urllib.parse import urlsplit
 
+import flask
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
@@ -19,7 +20,8 @@ from campaign.outbox.models import MessageKind, MessageState, OutboxMessage
 from campaign.outbox.services import enqueue_mail
 from campaign.privacy.keys import utcnow
 from campaign.signatures.models import Signature, SignatureState
-from tests.fixtures.mail import Mailbox, smtp_server
+from campaign.mail.backends import TemporaryFailure
+from tests.fixtures.mail import Mailbox, SMTPServer, smtp_server
 from tests.fixtures.processes import free_port
 from tests.fixtures.web import csrf_token
 from tests.fixtures.signatures import take_signatures
@@ -367,6 +369,69 @@ class TestSMTP:
         [message] = messages(session)
         assert message.state == MessageState.queued, "not given up at its first try"
         assert message.last_error == "recipient deferred ([451])"
+
+
+class TestSMTPConnections:
+    """One connection carries the messages that follow each other; a failure or an
+    idle connection the relay let go never carries over to the next message."""
+
+    @pytest.fixture
+    def server(self):
+        server = SMTPServer(free_port())
+        server.start()
+        yield server
+        server.stop()
+
+    @pytest.fixture
+    def backend(self, server):
+        from campaign.mail.backends import SMTPBackend
+
+        app = flask.Flask(__name__)
+        app.config.update(MAIL_FROM=MAIL_FROM, SMTP_HOST="127.0.0.1", SMTP_PORT=server.port, SMTP_USERNAME=None,
+                          SMTP_PASSWORD=None, SMTP_STARTTLS=False)
+        backend = SMTPBackend(app)
+        yield backend
+        backend.close()
+
+    @staticmethod
+    def mail(n: int) -> dict:
+        return {"to": f"reader{n}@mail.example", "subject": "News", "text": f"Message {n}", "locale": "en"}
+
+    def test_messages_that_follow_each_other_share_one_connection(self, app, session, server):
+        app.config.update(MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=server.port)
+        for n in range(5):
+            enqueue_mail(session, self.mail(n), template="update")
+        session.commit()
+        assert run_worker(app, once=True) == 5
+        received = server.mailbox.received
+        assert [r.rcpt_tos for r in received] == [[f"reader{n}@mail.example"] for n in range(5)]
+        assert len({r.connection for r in received}) == 1
+
+    def test_a_connection_the_relay_let_go_is_replaced(self, backend, server):
+        backend.send(self.mail(0))
+        server.stop()  # as a relay closes an idle connection (or restarts)
+        server.start()
+        backend.send(self.mail(1))
+        first, second = server.mailbox.received
+        assert first.connection != second.connection
+
+    def test_after_a_refusal_the_next_message_starts_afresh(self, backend, server):
+        server.mailbox.refuse("data", "451 try again later")
+        with pytest.raises(TemporaryFailure):
+            backend.send(self.mail(0))
+        server.mailbox.refuse()
+        backend.send(self.mail(1))
+        backend.send(self.mail(2))
+        [second, third] = server.mailbox.received
+        assert second.connection == third.connection
+
+    def test_close_says_goodbye_and_the_next_message_reconnects(self, backend, server):
+        backend.send(self.mail(0))
+        backend.close()
+        backend.close()  # twice is harmless
+        backend.send(self.mail(1))
+        first, second = server.mailbox.received
+        assert first.connection != second.connection
 
 
 def self_signed_certificate(directory) -> tuple[str, str]:

@@ -43,6 +43,9 @@ class PermanentFailure(DeliveryFailure):
 class MailBackend(Protocol):
     def send(self, message: dict) -> None: ...
 
+    # Optional: let go of what send() kept open (the SMTP backend's connection).
+    # def close(self) -> None: ...
+
 
 class MailPolicy(EmailPolicy):
     """email.policy.default, but a non-ASCII Subject is encoded by email.header.Header.
@@ -151,6 +154,12 @@ class FileBackend:
 
 
 class SMTPBackend:
+    """One connection carries the messages that follow each other (a relay's greeting,
+    TLS handshake and login cost more than a message: after a surge, thousands of
+    confirmations wait their turn). It is checked with NOOP before each reuse, dropped
+    after any failure, so that nothing carries over to the next message, and closed
+    by close() when the worker has nothing more to send."""
+
     def __init__(self, app: Flask):
         cfg = app.config
         self.sender = cfg["MAIL_FROM"]
@@ -158,18 +167,52 @@ class SMTPBackend:
         self.username, self.password = cfg["SMTP_USERNAME"], cfg["SMTP_PASSWORD"]
         self.starttls = cfg["SMTP_STARTTLS"]
         self.timeout = cfg.get("MAIL_TIMEOUT_SECONDS", TIMEOUT_SECONDS)
+        self._smtp: smtplib.SMTP | None = None
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is not None:
+            try:
+                if self._smtp.noop()[0] == 250:
+                    return self._smtp
+            except (smtplib.SMTPException, OSError):
+                pass  # the relay let an idle connection go: open another
+            self._drop()
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            if self.starttls:
+                # smtplib's default context checks neither the certificate nor the
+                # host name: anyone on the path could pose as the relay.
+                smtp.starttls(context=ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+        return smtp
+
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    def close(self) -> None:
+        """Say goodbye to the relay, if a connection is open."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
 
     def send(self, message: dict) -> None:
         email = build_email(message, self.sender)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                if self.starttls:
-                    # smtplib's default context checks neither the certificate nor the
-                    # host name: anyone on the path could pose as the relay.
-                    smtp.starttls(context=ssl.create_default_context())
-                if self.username:
-                    smtp.login(self.username, self.password or "")
-                smtp.send_message(email)
+            try:
+                self._connection().send_message(email)
+            except BaseException:
+                self._drop()
+                raise
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if all(400 <= code < 500 for code in codes):

@@ -212,51 +212,58 @@ def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 10
     commit atomically) sends the message once more after the lease, with the same
     Message-ID. Delivery is at least once, deduplicable by Message-ID."""
     attempted = claimed = 0
-    while claimed < limit:
-        message = _claim_next(session)
-        if message is None:
-            session.rollback()
-            break
-        claimed += 1
-        if message.kind == MessageKind.task:  # not a delivery: not counted as one
-            _run_task(app, session, message)
-            continue
-        attempted += 1
-        reasons = [reason for listener in app.extensions.get(_DUE_LISTENERS, [])
-                   if (reason := listener(message, session))]
-        if reasons:
-            message.last_error = reasons[0][:500]
-            _finish(session, message, MessageState.dead)
+    try:
+        while claimed < limit:
+            message = _claim_next(session)
+            if message is None:
+                session.rollback()
+                break
+            claimed += 1
+            if message.kind == MessageKind.task:  # not a delivery: not counted as one
+                _run_task(app, session, message)
+                continue
+            attempted += 1
+            reasons = [reason for listener in app.extensions.get(_DUE_LISTENERS, [])
+                       if (reason := listener(message, session))]
+            if reasons:
+                message.last_error = reasons[0][:500]
+                _finish(session, message, MessageState.dead)
+                session.commit()
+                continue
+            if not _compose_due(app, session, message):
+                session.commit()
+                continue
+            message.attempts += 1
+            message.next_attempt_at = utcnow() + dt.timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"])
+            # An attempt under way has no error yet (the last one's comes back if it fails):
+            # how others can tell it is being sent (see signatures' repeat_of_a_recent_mail).
+            message.last_error = None
+            attempt, claimed_id = message.attempts, message.id
+            kind = message.kind
+            payload = dict(message.payload)
+            if kind == MessageKind.mail:
+                payload["message_id"] = message_id(app, message)
             session.commit()
-            continue
-        if not _compose_due(app, session, message):
+            outcome, error = MessageState.sent, None
+            try:
+                if kind == MessageKind.post and social is not None:
+                    social.post(payload)
+                elif kind != MessageKind.mail:
+                    raise PermanentFailure(f"no deliverer for {kind.value}")
+                else:
+                    mail.send(payload)
+            except TemporaryFailure as exc:
+                outcome, error = MessageState.queued, exc
+            except PermanentFailure as exc:
+                outcome, error = MessageState.dead, exc
+            _record_outcome(app, session, claimed_id, attempt, outcome, error)
             session.commit()
-            continue
-        message.attempts += 1
-        message.next_attempt_at = utcnow() + dt.timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"])
-        # An attempt under way has no error yet (the last one's comes back if it fails):
-        # how others can tell it is being sent (see signatures' repeat_of_a_recent_mail).
-        message.last_error = None
-        attempt, claimed_id = message.attempts, message.id
-        kind = message.kind
-        payload = dict(message.payload)
-        if kind == MessageKind.mail:
-            payload["message_id"] = message_id(app, message)
-        session.commit()
-        outcome, error = MessageState.sent, None
-        try:
-            if kind == MessageKind.post and social is not None:
-                social.post(payload)
-            elif kind != MessageKind.mail:
-                raise PermanentFailure(f"no deliverer for {kind.value}")
-            else:
-                mail.send(payload)
-        except TemporaryFailure as exc:
-            outcome, error = MessageState.queued, exc
-        except PermanentFailure as exc:
-            outcome, error = MessageState.dead, exc
-        _record_outcome(app, session, claimed_id, attempt, outcome, error)
-        session.commit()
+    finally:
+        # A connection the backend keeps between messages (SMTP) is let go when
+        # nothing more is due now: relays drop idle ones anyway.
+        close = getattr(mail, "close", None)
+        if close is not None:
+            close()
     return attempted
 
 
