@@ -156,6 +156,9 @@ def from_environment(instance_path: str) -> dict:
         # Signatures of a closed campaign are anonymised this many days after it closes,
         # unless the campaign sets its own retention_days.
         "RETENTION_DAYS": _int("RETENTION_DAYS", 180),
+        # A declined request to sign a statement (names, role line, country) is deleted
+        # this many days after the decision: the organisers can look back that long.
+        "STATEMENT_DECLINED_DAYS": _int("STATEMENT_DECLINED_DAYS", 30),
         # Update e-mails are queued this many signers at a time (one transaction each).
         "UPDATE_BATCH_SIZE": _int("UPDATE_BATCH_SIZE", 500),
         # An erasure link mailed to a signer works for this many hours.

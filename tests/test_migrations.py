@@ -42,3 +42,37 @@ def test_migrations_match_the_models_and_go_down(empty_database_url):
         with db.engine.connect() as conn:
             assert set(sa.inspect(conn).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()
+
+
+def test_requests_declined_before_the_decision_was_dated_count_as_declined_at_the_upgrade(empty_database_url):
+    """They are deleted STATEMENT_DECLINED_DAYS after the upgrade: never sooner than
+    the setting promises, and not never."""
+    import datetime as dt
+
+    from campaign.privacy.keys import utcnow
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url,
+                      "SECRET_KEY": "t", "DATA_KEY": "t"})
+    long_ago = dt.datetime(2025, 1, 1)
+    campaigns = sa.table("campaigns", *(sa.column(name) for name in ("id", "slug", "kind", "state", "digits")),
+                         sa.column("created_at", sa.DateTime), sa.column("updated_at", sa.DateTime))
+    signatories = sa.table("signatories", sa.column("id"), sa.column("campaign_id"), sa.column("kind"),
+                           sa.column("state"), sa.column("created_at", sa.DateTime))
+    with app.app_context():
+        upgrade(revision="335282519736")
+        with db.engine.begin() as conn:
+            conn.execute(campaigns.insert().values(id=1, slug="s", kind="statement", state="published", digits="latn",
+                                                   created_at=long_ago, updated_at=long_ago))
+            conn.execute(signatories.insert(), [
+                dict(id=1, campaign_id=1, kind="individual", state="declined", created_at=long_ago),
+                dict(id=2, campaign_id=1, kind="individual", state="pending", created_at=long_ago),
+            ])
+        before = utcnow()
+        upgrade()
+        dated = sa.table("signatories", sa.column("id"), sa.column("declined_at", sa.DateTime))
+        with db.engine.connect() as conn:
+            declined_at = dict(conn.execute(sa.select(dated.c.id, dated.c.declined_at)).all())
+        assert declined_at[2] is None
+        assert before - dt.timedelta(seconds=1) <= declined_at[1] <= utcnow()
+        downgrade(revision="base")
+        db.engine.dispose()

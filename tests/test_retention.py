@@ -479,3 +479,222 @@ def test_a_signatory_takes_their_name_off_the_statement_page_by_erasing_their_da
     assert name not in client.get(f"/{lang}/c/{slug}").get_data(as_text=True)
     assert session.get(Signatory, signatory_id).state == SignatoryState.withdrawn
     assert tables_holding(session, *REQUESTER_DETAILS) == {}
+
+
+# --- Retention: requests to sign a statement ----------------------------------------
+#
+# A request keeps what its maker gave only while it may still end on the list; the
+# list itself (approved, and withdrawn places that keep nothing) is public and stays.
+
+OTHER = "rana@mail.example"
+OTHER_DETAILS = ("Rana Odeh", "a nurse in Tyre")
+
+
+def ask_as_rana(session, statement, **kwargs):
+    return ask_to_sign(session, statement, email=OTHER, names={"en": OTHER_DETAILS[0]},
+                       roles={"en": OTHER_DETAILS[1]}, **kwargs)
+
+
+def queued_confirm_token(session, signatory_id: int) -> str:
+    """The confirmation link of a request whose mail is still in the outbox."""
+    message = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.signatory_id == signatory_id,
+                                                             OutboxMessage.template == "endorse_confirm")).one()
+    return re.search(r"/endorse/confirm/(\S+)", message.payload["text"]).group(1)
+
+
+def on_the_list(session, signatory_id: int) -> tuple:
+    """What the public list shows of a signatory, and what keeps it findable by erasure."""
+    s = session.get(Signatory, signatory_id)
+    return s.state, s.position, s.name("en"), s.role("en"), s.country, s.email_key is not None
+
+
+def entries(session, action: str) -> list[tuple]:
+    return sorted((e.campaign_id, e.organiser_id, e.detail) for e in session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == action)))
+
+
+def test_a_request_nobody_confirmed_is_deleted_names_and_all_when_its_link_expires(session, make_campaign):
+    statement = make_campaign(kind=CampaignKind.statement)
+    statement_id = statement.id
+    [listed] = statements.add_signatories(session, None, statement, [statements.SignatoryInput(
+        SignatoryKind.individual, {"en": "Layla Haddad"}, {"en": "a lawyer"}, "LB")])
+    # The relay is failing: both confirmation mails are still in the outbox.
+    expired = ask_to_sign(session, statement).id
+    fresh = ask_as_rana(session, statement).id
+    session.commit()
+    token = queued_confirm_token(session, expired)
+    session.get(Signatory, expired).verify_expires_at = utcnow() - dt.timedelta(seconds=1)
+    session.commit()
+    before = on_the_list(session, listed.id)
+    assert statements.requests_due(session) == statements.RequestsDue(expired=1, declined=0)
+
+    assert statements.delete_expired_requests(session) == 1
+    session.commit()
+    assert session.get(Signatory, expired) is None
+    assert session.get(Signatory, fresh).state == SignatoryState.unconfirmed
+    assert on_the_list(session, listed.id) == before
+    with pytest.raises(statements.TokenError):
+        statements.confirm_request(session, token)
+    [given_up] = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.state == MessageState.dead)).all()
+    assert (given_up.template, given_up.last_error) == ("endorse_confirm", "deleted")
+    assert [m.signatory_id for m in session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.state == MessageState.queued))] == [fresh]
+    assert entries(session, "statement.requests_expire") == [(statement_id, None, {"signatories": 1})]
+    key = email_key(canonical_email(REQUESTER))
+    assert tables_holding(session, key, *REQUESTER_DETAILS) == {}
+    assert "signatory_texts" in tables_holding(session, OTHER_DETAILS[0])  # the search does look
+    assert statements.delete_expired_requests(session) == 0
+
+
+def test_a_declined_request_is_deleted_the_set_number_of_days_after_the_decision(
+        app, session, make_campaign, deliver):
+    from campaign.jobs import run_due_jobs
+
+    statement = make_campaign(kind=CampaignKind.statement)
+    statement_id = statement.id
+    declined = ask_to_sign(session, statement).id
+    recent = ask_as_rana(session, statement).id
+    approved = ask_to_sign(session, statement, email="sami@mail.example", names={"en": "Sami Nasser"},
+                           roles={"en": "a journalist"}).id
+    session.commit()
+    for signatory_id in (declined, recent, approved):
+        statements.confirm_request(session, queued_confirm_token(session, signatory_id))
+    statements.decline(session, None, session.get(Signatory, declined))
+    statements.decline(session, None, session.get(Signatory, recent))
+    statements.approve(session, None, session.get(Signatory, approved))
+    session.commit()
+    deliver()  # the confirmations and decisions leave, scrubbed from the outbox
+    app.config["STATEMENT_DECLINED_DAYS"] = 7
+    session.get(Signatory, declined).declined_at = utcnow() - 8 * DAY
+    session.get(Signatory, recent).declined_at = utcnow() - 6 * DAY
+    session.commit()
+    before = on_the_list(session, approved)
+    assert statements.requests_due(session) == statements.RequestsDue(expired=0, declined=1)
+
+    # The worker's hourly job, no cron needed.
+    assert run_due_jobs(app, session, {}, now=0.0)["statements.delete_declined_requests"] == 1
+    assert session.get(Signatory, declined) is None
+    assert session.get(Signatory, recent).state == SignatoryState.declined  # the organisers may still look back
+    assert on_the_list(session, approved) == before
+    assert entries(session, "statement.requests_declined_delete") == [(statement_id, None, {"signatories": 1})]
+    key = email_key(canonical_email(REQUESTER))
+    assert tables_holding(session, key, *REQUESTER_DETAILS) == {}
+    assert statements.delete_declined_requests(session, utcnow() + 2 * DAY) == 1  # Rana's, 8 days on
+    assert statements.requests_due(session) == statements.RequestsDue(expired=0, declined=0)
+
+
+def test_when_the_retention_period_is_over_every_request_not_on_the_list_goes_and_the_list_stays(
+        session, make_campaign, add_signature, deliver):
+    old = make_campaign(kind=CampaignKind.statement)
+    still_open = make_campaign(kind=CampaignKind.statement)
+    old_id = old.id
+    [added] = [s.id for s in statements.add_signatories(session, None, old, [statements.SignatoryInput(
+        SignatoryKind.organisation, {"en": "Justice Network"}, {}, "LB", "https://justice.example", "call first")])]
+    add_signature(old, "Sam Jones", "sam@mail.example")
+    approved = ask_to_sign(session, old, email="sami@mail.example", names={"en": "Sami Nasser"},
+                           roles={"en": "a journalist"}).id
+    withdrawn = ask_to_sign(session, old, email="mona@mail.example", names={"en": "Mona Saleh"}).id
+    waiting = ask_to_sign(session, old).id
+    declined = ask_as_rana(session, old).id
+    unconfirmed = ask_to_sign(session, old, email="HUDA.KARIM@refuge.example", locale="ar").id
+    waiting_elsewhere = ask_to_sign(session, still_open, email="nadia@mail.example", names={"en": "Nadia Aziz"},
+                                    roles={"en": "a doctor"}).id
+    session.commit()
+    for signatory_id in (approved, withdrawn, declined, waiting_elsewhere, waiting):
+        statements.confirm_request(session, queued_confirm_token(session, signatory_id))
+    # The waiting request was confirmed from a mail the outbox has not recorded as
+    # sent (the worker died between the relay's answer and its commit, and its lease
+    # holds the message): still queued, about a request nobody decided.
+    message = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.signatory_id == waiting)).one()
+    message.next_attempt_at = utcnow() + dt.timedelta(hours=1)
+    message_id = message.id
+    statements.approve(session, None, session.get(Signatory, approved))
+    statements.approve(session, None, session.get(Signatory, withdrawn))
+    statements.remove(session, None, session.get(Signatory, withdrawn))
+    statements.decline(session, None, session.get(Signatory, declined))
+    session.commit()
+    deliver()
+    assert session.get(OutboxMessage, message_id).state == MessageState.queued
+    # The request sent just before the statement closed is still unconfirmed, its link valid.
+    session.get(Signatory, unconfirmed).verify_expires_at = utcnow() + DAY
+    old = session.get(Campaign, old_id)
+    campaigns.close(session, None, old)
+    old.closed_at = utcnow() - 181 * DAY
+    session.commit()
+    listed_before = {s: on_the_list(session, s) for s in (added, approved)}
+    withdrawn_before = on_the_list(session, withdrawn)
+    assert withdrawn_before[0] == SignatoryState.withdrawn
+    assert statements.unlisted_requests(session, old) == 3
+
+    result = services.anonymise_due(session)
+    session.commit()
+    assert (result.campaigns, result.signatures, result.requests) == (1, 1, 3)
+    for gone in (waiting, declined, unconfirmed):
+        assert session.get(Signatory, gone) is None
+    assert {s: on_the_list(session, s) for s in (added, approved)} == listed_before
+    assert session.get(Signatory, added).private_note == "call first"
+    assert on_the_list(session, withdrawn) == withdrawn_before
+    assert session.get(Signatory, waiting_elsewhere).state == SignatoryState.pending  # its statement is open
+    given_up = session.get(OutboxMessage, message_id)
+    assert (given_up.state, given_up.last_error, given_up.signatory_id) == (MessageState.dead, "deleted", None)
+    assert given_up.payload.get("scrubbed")
+    assert entries(session, "statement.requests_retention") == [(old_id, None, {"signatories": 3})]
+
+    gone_keys = [email_key(canonical_email(a)) for a in (REQUESTER, OTHER)]
+    assert tables_holding(session, *gone_keys, *REQUESTER_DETAILS, *OTHER_DETAILS) == {}
+    assert set(tables_holding(session, "Sami Nasser", "Justice Network", "Nadia Aziz")["signatory_texts"]) == {
+        "Sami Nasser", "Justice Network", "Nadia Aziz"}
+    again = services.anonymise_due(session)
+    assert (again.campaigns, again.requests) == (0, 0)
+
+
+def test_a_declined_request_goes_with_the_retention_period_if_that_ends_first(session, make_campaign):
+    statement = make_campaign(kind=CampaignKind.statement)
+    statement.retention_days = 7
+    declined = ask_to_sign(session, statement).id
+    session.commit()
+    statements.confirm_request(session, queued_confirm_token(session, declined))
+    statements.decline(session, None, session.get(Signatory, declined))
+    campaigns.close(session, None, statement)
+    statement.closed_at = utcnow() - 8 * DAY
+    session.commit()
+    assert statements.requests_due(session).declined == 0  # declined today
+    assert services.anonymise_due(session).requests == 1
+    assert session.get(Signatory, declined) is None
+
+
+def test_retention_run_command_counts_the_requests_to_sign_too(app, runner, session, make_campaign):
+    old = make_campaign(kind=CampaignKind.statement, slug="old-statement")
+    still_open = make_campaign(kind=CampaignKind.statement, slug="open-statement")
+    waiting = ask_to_sign(session, old).id
+    declined_at_end = ask_as_rana(session, old).id
+    expired = ask_to_sign(session, still_open, email="huda.karim+1@refuge.example").id
+    declined_long_ago = ask_to_sign(session, still_open, email="huda.karim+2@refuge.example").id
+    kept = ask_to_sign(session, still_open, email="huda.karim+3@refuge.example").id
+    session.commit()
+    for signatory_id in (waiting, declined_at_end, declined_long_ago, kept):
+        statements.confirm_request(session, queued_confirm_token(session, signatory_id))
+    statements.decline(session, None, session.get(Signatory, declined_at_end))
+    statements.decline(session, None, session.get(Signatory, declined_long_ago))
+    session.get(Signatory, declined_long_ago).declined_at = utcnow() - 31 * DAY
+    session.get(Signatory, expired).verify_expires_at = utcnow() - DAY
+    campaigns.close(session, None, old)
+    old.closed_at = utcnow() - 181 * DAY
+    session.commit()
+
+    dry = runner.invoke(args=["retention", "run", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "old-statement\tclosed\tdue since" in dry.output
+    assert "0 signature(s) to anonymise, 2 request(s) to sign to delete" in dry.output
+    assert ("requests to sign a statement: 1 unconfirmed with an expired link, "
+            "1 declined over 30 day(s) ago, to delete") in dry.output
+    assert "open-statement" not in dry.output
+    assert session.scalar(sa.select(sa.func.count()).select_from(Signatory)) == 5  # a dry run deletes nothing
+
+    result = runner.invoke(args=["retention", "run"])
+    assert result.exit_code == 0, result.output
+    assert ("retention: 4 request(s) to sign a statement deleted (2 at the end of the retention period, "
+            "1 unconfirmed with an expired link, 1 declined over 30 day(s) ago)") in result.output
+    assert session.scalars(sa.select(Signatory.id)).all() == [kept]
+    assert runner.invoke(args=["retention", "run", "--dry-run"]).output == ""
+    assert "retention: 0 request(s) to sign a statement deleted" in runner.invoke(args=["retention", "run"]).output

@@ -122,6 +122,7 @@ def test_decline_tells_the_requester_and_erases_the_address(session, statement, 
     services.decline(session, None, signatory)
     session.commit()
     assert signatory.state == SignatoryState.declined and signatory.email is None
+    assert signatory.declined_at is not None  # deleted STATEMENT_DECLINED_DAYS after it (tests/test_retention.py)
     (declined,) = deliver()
     assert "decided not to add" in body_text(declined)
     assert services.public_signatories(session, session.get(Signatory, signatory_id).campaign) == []
@@ -133,18 +134,6 @@ def test_unconfirmed_request_cannot_be_approved(session, statement):
 
     with pytest.raises(TransitionError):
         services.approve(session, None, signatory)
-
-
-def test_expired_request_link(session, statement, app):
-    import datetime as dt
-
-    signatory = _request(session, statement)
-    session.commit()
-    token_row = session.scalar(sa.select(Signatory).where(Signatory.id == signatory.id))
-    token_row.verify_expires_at = token_row.verify_expires_at - dt.timedelta(days=30)
-    session.commit()
-    assert services.erase_expired_requests(session) == 1
-    assert signatory.email is None and signatory.verify_token_hash is None
 
 
 def test_closed_statement_takes_no_requests(session, statement):

@@ -141,6 +141,20 @@ def test_decline_through_the_workspace(client, session, statement, owner, delive
     assert row.state == SignatoryState.declined and row.email is None
 
 
+@pytest.mark.parametrize("lang, days, line", [
+    ("en", 30, "Declined requests are deleted 30 days after the decision; those still waiting, when signers' "
+               "details are anonymised."),
+    ("ar", 30, "تُحذف الطلبات المرفوضة بعد 30 يومًا من القرار، وما بقي منها بانتظار القرار حين تُجعل بيانات "
+               "الموقّعين مجهولة الهوية."),
+    ("en", 1, "Declined requests are deleted 1 day after the decision"),
+    ("ar", 7, "تُحذف الطلبات المرفوضة بعد 7 أيام من القرار"),
+])
+def test_the_requests_view_says_when_declined_requests_are_deleted(client, app, statement, owner, lang, days, line):
+    app.config["STATEMENT_DECLINED_DAYS"] = days
+    login(client, owner)
+    assert line in client.get(f"/{lang}/manage/campaigns/{statement.id}/signatories/").get_data(as_text=True)
+
+
 LIST = """1- Justice Network
 2- Layla Haddad, a lawyer
 ٣- ليلى حداد، محامية

@@ -620,6 +620,7 @@ AUDIT_DETAIL_KEYS = {
     "two_factor": _l("Two-factor"),
     "reason": _l("Reason"),
     "signatures": _l("Signatures"),
+    "signatories": _l("Signatories"),
     "rows": _l("Rows"),
     "recipients": _l("Recipients"),
     "fields": _l("Fields"),

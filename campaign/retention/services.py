@@ -17,6 +17,12 @@ channels stay as they were; what could lead back to a person goes:
 * country and share channel stay (they are what the public breakdown and the
   dashboard count, and identify no one on their own).
 
+A statement's requests to sign that are not on its list (waiting for a decision,
+declined, unconfirmed) are deleted at the same moment; its list stays, being what
+the signatories chose to make public. (Unconfirmed requests go sooner, when their
+link expires, and declined ones STATEMENT_DECLINED_DAYS after the decision: the
+statements feature's own jobs.)
+
 It is idempotent: an anonymised signature has no e-mail key, which is how the next
 run knows to skip it. A closed campaign that is reopened is not due again until
 it closes again.
@@ -139,20 +145,26 @@ def remaining(session: Session, campaign: Campaign) -> int:
 class RetentionRun:
     campaigns: int
     signatures: int
+    # Requests to sign a statement that never reached its list, deleted.
+    requests: int = 0
 
 
 def anonymise_due(session: Session, now: dt.datetime | None = None, *, batch_size: int = 1000,
                   after_batch: Callable[[], None] = lambda: None) -> RetentionRun:
-    """Anonymise the signatures of every campaign whose retention period is over.
-    Idempotent. Returns how many campaigns had something anonymised, and how many
-    signatures."""
-    campaigns = signatures_total = 0
+    """Anonymise the signatures of every campaign whose retention period is over,
+    and delete a statement's requests to sign that are not on its list (waiting for
+    a decision, declined, unconfirmed: statements.delete_unlisted_requests). The
+    list itself stays. Idempotent. Returns how many campaigns had something done,
+    how many signatures were anonymised and how many requests deleted."""
+    campaigns = signatures_total = requests_total = 0
     for campaign in due_campaigns(session, now):
         count = anonymise_campaign(session, campaign, batch_size=batch_size, after_batch=after_batch)
-        if count:
+        requests = statements.delete_unlisted_requests(session, campaign)
+        if count or requests:
             campaigns += 1
             signatures_total += count
-    return RetentionRun(campaigns, signatures_total)
+            requests_total += requests
+    return RetentionRun(campaigns, signatures_total, requests_total)
 
 
 # --- erasure on request ---

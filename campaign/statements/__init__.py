@@ -14,6 +14,9 @@ AUDIT_ACTIONS = {
     "statement.list_order": _l("Order of a statement's signatories changed"),
     "statement.export_csv": _l("Signatories exported (CSV)"),
     "statement.requests_erase": _l("Requester's data erased on request"),
+    "statement.requests_expire": _l("Unconfirmed requests to sign a statement deleted (link expired)"),
+    "statement.requests_declined_delete": _l("Declined requests to sign a statement deleted"),
+    "statement.requests_retention": _l("Requests to sign a statement deleted at the end of the retention period"),
 }
 
 
@@ -34,7 +37,10 @@ def init_app(app: Flask) -> None:
     cli.init_app(app)
     # Right after the text and demands, before the ordinary signers (60, 70).
     register_section(app, "signatories", "statements/_section.html", routes.signatories_section, order=40)
-    # An address given with a request that was never confirmed is erased once its link expires.
-    register_job(app, "statements.erase_expired_requests", services.erase_expired_requests, every=60)
+    # A request never confirmed goes, names and all, as soon as its link expires; a
+    # declined one after STATEMENT_DECLINED_DAYS (days: hourly is plenty). The rest not
+    # on the list go with the signatures' details (retention.anonymise_due).
+    register_job(app, "statements.delete_expired_requests", services.delete_expired_requests, every=60)
+    register_job(app, "statements.delete_declined_requests", services.delete_declined_requests, every=3600)
     labels.update(AUDIT_ACTIONS)
     services.listen(Session)

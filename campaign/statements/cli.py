@@ -58,13 +58,5 @@ def export_command(slug: str, path: Path) -> None:
     click.echo(f"{len(services.public_signatories(db.session, campaign))} signatories written to {path}.")
 
 
-@statements_cli.command("erase-expired")
-def erase_expired_command() -> None:
-    """Erase the addresses of requests whose confirmation link has expired."""
-    count = services.erase_expired_requests(db.session)
-    db.session.commit()
-    click.echo(f"{count} address(es) erased.")
-
-
 def init_app(app: Flask) -> None:
     app.cli.add_command(statements_cli)

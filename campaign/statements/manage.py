@@ -3,7 +3,7 @@ list, requests waiting for a decision, paste-or-upload with a preview, CSV expor
 and how the list is shown."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from campaign.campaigns.models import Campaign, CampaignKind
@@ -62,6 +62,7 @@ def index(campaign_id: int):
         current_version=current,
         order_form=order_form,
         action_form=ActionForm(),
+        declined_days=current_app.config["STATEMENT_DECLINED_DAYS"],
     )
 
 

@@ -30,7 +30,9 @@ class SignatoryKind(str, enum.Enum):
 
 class SignatoryState(StateEnum):
     """unconfirmed: asked to be added, e-mail not yet confirmed; pending: confirmed,
-    waiting for the organiser; approved: on the public list."""
+    waiting for the organiser; approved: on the public list. A request that does not
+    end on the list is deleted in time (statements.services: delete_expired_requests,
+    delete_declined_requests, delete_unlisted_requests)."""
 
     unconfirmed = "unconfirmed"
     pending = "pending"
@@ -128,6 +130,8 @@ class Signatory(db.Model):
     withdraw_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     approved_at: Mapped[dt.datetime | None]
+    # A declined request is deleted STATEMENT_DECLINED_DAYS after this.
+    declined_at: Mapped[dt.datetime | None]
     withdrawn_at: Mapped[dt.datetime | None]
 
     campaign: Mapped[Campaign] = relationship()
@@ -147,7 +151,7 @@ class Signatory(db.Model):
     #: What is about the place on the list: its statement, order, kind, state, dates.
     NOT_PERSONAL = frozenset({
         "id", "campaign_id", "position", "kind", "state", "version_id", "locale", "created_at", "approved_at",
-        "withdrawn_at",
+        "declined_at", "withdrawn_at",
     })
 
     def text(self, lang: str) -> SignatoryText | None:

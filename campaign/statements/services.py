@@ -404,9 +404,11 @@ def approve(session: Session, actor: Organiser | None, signatory: Signatory, *,
 
 
 def decline(session: Session, actor: Organiser | None, signatory: Signatory) -> Signatory:
-    """Refuse a request; the requester is told, then their address is erased."""
+    """Refuse a request; the requester is told, then their address is erased. The
+    request itself is deleted STATEMENT_DECLINED_DAYS later (delete_declined_requests)."""
     signatory.state.check(SignatoryState.declined)
     signatory.state = SignatoryState.declined
+    signatory.declined_at = utcnow()
     session.flush()
     if signatory.email:
         _mail(session, signatory, "endorse_declined")
@@ -450,32 +452,108 @@ def erase_requests(session: Session, key: str) -> int:
     the organisers, as after any withdrawal. Returns how many."""
     rows = session.scalars(sa.select(Signatory).where(Signatory.email_key == key)).all()
     cancel_queued(session, signatory_ids=[s.id for s in rows], reason="erased")
-    per_campaign: dict[int, tuple[Campaign, int]] = {}
+    # The organisers see why a request or a name went; nothing says whose.
+    _audit_per_statement(session, rows, "statement.requests_erase")
     for signatory in rows:
-        campaign = signatory.campaign
-        per_campaign[campaign.id] = (campaign, per_campaign.get(campaign.id, (campaign, 0))[1] + 1)
         if signatory.state == SignatoryState.approved:
             _withdraw(session, signatory)
         else:
             session.delete(signatory)
-    for campaign, count in per_campaign.values():
-        # The organisers see why a request or a name went; nothing says whose.
-        audit.record(session, None, "statement.requests_erase", campaign=campaign, signatories=count)
     session.flush()
     return len(rows)
 
 
-def erase_expired_requests(session: Session) -> int:
-    """Requests never confirmed keep no address once their link has expired."""
-    rows = session.scalars(sa.select(Signatory).where(
-        Signatory.state == SignatoryState.unconfirmed, Signatory.email.is_not(None),
-        Signatory.verify_expires_at < utcnow(),
-    )).all()
+def _audit_per_statement(session: Session, rows: list[Signatory], action: str) -> None:
+    """One entry per statement, with how many requests: counts only."""
+    per_campaign: dict[int, tuple[Campaign, int]] = {}
     for signatory in rows:
-        signatory.email = None
-        signatory.verify_token_hash = None
+        campaign = signatory.campaign
+        per_campaign[campaign.id] = (campaign, per_campaign.get(campaign.id, (campaign, 0))[1] + 1)
+    for campaign, count in per_campaign.values():
+        audit.record(session, None, action, campaign=campaign, signatories=count)
+
+
+# --- requests that do not end on the list -----------------------------------------
+#
+# A request keeps what someone gave (names, role line, country, address's key) only
+# while it may still end on the list: unconfirmed ones go when their link expires,
+# declined ones STATEMENT_DECLINED_DAYS after the decision, and every one not on the
+# list (pending ones included) when the statement's retention period is over, with
+# its signatures' details (retention.services.anonymise_due). The list itself
+# (approved, and withdrawn places that keep nothing personal) stays: it is public.
+
+#: The states of a request that never reached the list.
+NOT_LISTED = (SignatoryState.unconfirmed, SignatoryState.pending, SignatoryState.declined)
+
+
+def _expired(now: dt.datetime) -> sa.Select:
+    return sa.select(Signatory).where(Signatory.state == SignatoryState.unconfirmed,
+                                      Signatory.verify_expires_at < now)
+
+
+def _declined_long_ago(now: dt.datetime) -> sa.Select:
+    days = current_app.config["STATEMENT_DECLINED_DAYS"]
+    return sa.select(Signatory).where(Signatory.state == SignatoryState.declined,
+                                      Signatory.declined_at <= now - dt.timedelta(days=days))
+
+
+def _not_listed(campaign: Campaign) -> sa.Select:
+    return sa.select(Signatory).where(Signatory.campaign_id == campaign.id, Signatory.state.in_(NOT_LISTED))
+
+
+def _count(session: Session, query: sa.Select) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+
+
+def _delete(session: Session, query: sa.Select, action: str) -> int:
+    """Delete the requests ``query`` finds, names and role lines with them, and give
+    up on (and scrub) any mail still queued about them. Returns how many."""
+    rows = session.scalars(query.order_by(Signatory.id)).all()
+    if not rows:
+        return 0
+    cancel_queued(session, signatory_ids=[s.id for s in rows], reason="deleted")
+    _audit_per_statement(session, rows, action)
+    for signatory in rows:
+        session.delete(signatory)
     session.flush()
     return len(rows)
+
+
+def delete_expired_requests(session: Session, now: dt.datetime | None = None) -> int:
+    """Delete the requests nobody confirmed before their link expired: all of them,
+    not only the address. Returns how many."""
+    return _delete(session, _expired(now or utcnow()), "statement.requests_expire")
+
+
+def delete_declined_requests(session: Session, now: dt.datetime | None = None) -> int:
+    """Delete the requests declined more than STATEMENT_DECLINED_DAYS ago. Returns how many."""
+    return _delete(session, _declined_long_ago(now or utcnow()), "statement.requests_declined_delete")
+
+
+def delete_unlisted_requests(session: Session, campaign: Campaign) -> int:
+    """The statement's retention period is over: delete every request not on its
+    list (unconfirmed, waiting for a decision, declined). Returns how many."""
+    if campaign.kind != CampaignKind.statement:
+        return 0
+    return _delete(session, _not_listed(campaign), "statement.requests_retention")
+
+
+@dataclass(frozen=True)
+class RequestsDue:
+    """How many requests the next run would delete, for `retention run --dry-run`."""
+
+    expired: int
+    declined: int
+
+
+def requests_due(session: Session, now: dt.datetime | None = None) -> RequestsDue:
+    now = now or utcnow()
+    return RequestsDue(_count(session, _expired(now)), _count(session, _declined_long_ago(now)))
+
+
+def unlisted_requests(session: Session, campaign: Campaign) -> int:
+    """Requests of ``campaign`` not on its list (what delete_unlisted_requests deletes)."""
+    return _count(session, _not_listed(campaign)) if campaign.kind == CampaignKind.statement else 0
 
 
 # --- versions ----------------------------------------------------------------------
