@@ -239,7 +239,7 @@ def _first_rows(names: set[str], rows: int = 2) -> list[str]:
 
 # Why a queued message may end unsent without anything having failed: the flows the
 # attack drives (erase, withdraw, unsubscribe, a second click) cancel mail on purpose.
-CANCELLED = ("anonymised", "erased", "invalidated", "repeat", "unsubscribed", "withdrawn")
+CANCELLED = ("anonymised", "deleted", "erased", "invalidated", "repeat", "unsubscribed", "withdrawn")
 
 
 @pytest.fixture
