@@ -113,6 +113,11 @@ def from_environment(instance_path: str) -> dict:
         # waits once a relay is back.
         "OUTBOX_RETRY_SECONDS": float(os.environ.get("OUTBOX_RETRY_SECONDS", "30")),
         "OUTBOX_MAX_RETRY_SECONDS": float(os.environ.get("OUTBOX_MAX_RETRY_SECONDS", str(30 * 60))),
+        # After a failure every mail would meet (the relay down, refusing our login),
+        # a worker sends no mail for this long, doubling up to the maximum, then tries
+        # one: the mail behind it keeps its tries, and a hung relay costs one timeout.
+        "OUTBOX_PAUSE_SECONDS": float(os.environ.get("OUTBOX_PAUSE_SECONDS", "5")),
+        "OUTBOX_MAX_PAUSE_SECONDS": float(os.environ.get("OUTBOX_MAX_PAUSE_SECONDS", "60")),
         # How long a mail backend waits on the relay or API before calling it a
         # temporary failure (the worker sends one message at a time).
         "MAIL_TIMEOUT_SECONDS": float(os.environ.get("MAIL_TIMEOUT_SECONDS", "20")),

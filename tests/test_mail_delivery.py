@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import threading
+import time
 from email.utils import format_datetime
 from urllib.parse import urlsplit
 
@@ -432,6 +434,185 @@ class TestSMTPConnections:
         backend.send(self.mail(1))
         first, second = server.mailbox.received
         assert first.connection != second.connection
+
+
+class TestRelayDownForEveryone:
+    """An answer every mail would get (the relay down or refusing at the greeting,
+    our login or our sender; SendGrid's 5xx, 429, 401, 403 or no answer) pauses mail
+    in the worker: the mail behind the one that met it is not tried, keeps its tries
+    and its place, and goes as soon as the relay is back. Tasks and posts go on."""
+
+    PAUSE = 0.3  # OUTBOX_PAUSE_SECONDS for these tests (5 s by default)
+
+    @pytest.fixture
+    def app(self, app, smtp_relay):
+        app.config.update(MAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_relay.port,
+                          OUTBOX_PAUSE_SECONDS=self.PAUSE, OUTBOX_MAX_PAUSE_SECONDS=4 * self.PAUSE)
+        return app
+
+    @staticmethod
+    def queue_mails(session, n: int = 20) -> dt.datetime:
+        """``n`` mails due since a minute ago; returns when they fell due."""
+        for i in range(n):
+            enqueue_mail(session, {"to": f"reader{i}@mail.example", "subject": "News", "text": f"Message {i}",
+                                   "locale": "en"}, template="update")
+        due = (utcnow() - dt.timedelta(minutes=1)).replace(microsecond=0)
+        session.execute(sa.update(OutboxMessage).values(next_attempt_at=due))
+        session.commit()
+        return due
+
+    @staticmethod
+    def backend(app):
+        from campaign.mail.backends import backend_for
+
+        return backend_for(app)
+
+    @pytest.mark.parametrize(("stage", "reply"), [
+        ("greeting", "421 4.3.2 Service shutting down, closing transmission channel"),
+        ("greeting", "554 5.3.2 No SMTP service here"),
+        ("mail", "530 5.7.0 Authentication required"),
+        ("down", None),
+    ])
+    def test_smtp_refusing_before_any_recipient_is_relay_wide(self, app, smtp_relay, stage, reply):
+        if stage == "down":
+            smtp_relay.stop()
+        else:
+            smtp_relay.mailbox.refuse(stage, reply)
+        with pytest.raises(TemporaryFailure) as failure:
+            self.backend(app).send(TestSMTPConnections.mail(0))
+        assert failure.value.relay_wide
+
+    @pytest.mark.parametrize(("stage", "reply"), [
+        ("rcpt", "451 4.3.0 Temporary lookup failure"),
+        ("data", "452 4.3.1 Insufficient system storage"),
+    ])
+    def test_smtp_deferring_one_mail_is_not_relay_wide(self, app, smtp_relay, stage, reply):
+        smtp_relay.mailbox.refuse(stage, reply)
+        with pytest.raises(TemporaryFailure) as failure:
+            self.backend(app).send(TestSMTPConnections.mail(0))
+        assert not failure.value.relay_wide
+
+    def test_a_refusal_on_a_connection_that_carried_other_mail_is_not_relay_wide(self, app, smtp_relay):
+        """Relays limit the messages of one connection ("421 too many messages"): the
+        next mail, on a new connection, tells whether the relay refuses everyone."""
+        backend = self.backend(app)
+        backend.send(TestSMTPConnections.mail(0))
+        smtp_relay.mailbox.refuse("mail", "421 4.7.0 Too many messages on this connection")
+        with pytest.raises(TemporaryFailure) as on_the_old_connection:
+            backend.send(TestSMTPConnections.mail(1))
+        assert not on_the_old_connection.value.relay_wide
+        with pytest.raises(TemporaryFailure) as on_a_new_one:
+            backend.send(TestSMTPConnections.mail(2))
+        assert on_a_new_one.value.relay_wide
+        backend.close()
+
+    @pytest.mark.parametrize("status", [401, 403, 429, 500, 503, "down"])
+    def test_sendgrid_failing_is_relay_wide(self, app, sendgrid_stub, status):
+        app.config.update(MAIL_BACKEND="sendgrid", SENDGRID_API_KEY=API_KEY, SENDGRID_API_HOST=sendgrid_stub.url)
+        if status == "down":
+            sendgrid_stub.stop()
+        else:
+            sendgrid_stub.status = status
+        with pytest.raises(TemporaryFailure) as failure:
+            self.backend(app).send(TestSMTPConnections.mail(0))
+        assert failure.value.relay_wide
+
+    def test_one_round_tries_one_mail_and_leaves_the_rest_untouched(self, app, client, session, make_campaign,
+                                                                     smtp_relay):
+        from io import StringIO
+
+        from campaign.outbox.services import MailPause, deliver_due, enqueue_post
+        from campaign.social.backends import ConsoleSocial
+
+        due = self.queue_mails(session)
+        enqueue_post(session, {"text": "1,000 signatures", "locale": "en"}, template="milestone",
+                     idempotency_key="post-during-the-pause")
+        session.commit()
+        smtp_relay.mailbox.refuse("greeting", "421 4.3.2 Service shutting down, closing transmission channel")
+        pause, posts = MailPause(app), StringIO()
+
+        before = utcnow()
+        assert deliver_due(app, session, self.backend(app), social=ConsoleSocial(app, posts), pause=pause) == 2
+        tried, *untouched = messages(session)
+        assert_backing_off(tried, attempts=1, since=before)
+        assert tried.last_error == "SMTP 421"
+        assert len(untouched) == 19
+        assert {(m.state, m.attempts, m.next_attempt_at, m.last_error) for m in untouched} == {
+            (MessageState.queued, 0, due, None)}, "not claimed: no try spent, no backoff moved"
+        assert "1,000 signatures" in posts.getvalue(), "posts have their own backend"
+
+        # A signature arrives during the pause: it is taken, its confirmation waits.
+        sign(client, make_campaign().slug, "en")
+        assert deliver_due(app, session, self.backend(app), pause=pause) == 0
+        session.expire_all()
+        task = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == MessageKind.task)).one()
+        assert task.state == MessageState.sent
+        assert session.scalar(sa.select(sa.func.count()).select_from(Signature)) == 1
+        confirmation = messages(session)[-1]
+        assert (confirmation.template, confirmation.state, confirmation.attempts) == (
+            "confirm", MessageState.queued, 0)
+        assert [m.attempts for m in messages(session)] == [1] + [0] * 20
+        assert smtp_relay.mailbox.received == []
+
+        # The relay is back; once the pause is over, everything goes, once.
+        smtp_relay.mailbox.refuse()
+        time.sleep(self.PAUSE)
+        make_due(session)
+        assert deliver_due(app, session, self.backend(app), pause=pause) == 21
+        recipients = [r.rcpt_tos[0] for r in smtp_relay.mailbox.received]
+        assert sorted(recipients) == sorted([f"reader{i}@mail.example" for i in range(20)] + [SIGNERS["en"][1]])
+        assert {m.state for m in messages(session)} == {MessageState.sent}
+
+    def test_a_recipient_deferred_does_not_pause(self, app, session, smtp_relay):
+        from campaign.outbox.services import MailPause, deliver_due
+
+        self.queue_mails(session, 3)
+        smtp_relay.mailbox.refuse("rcpt", "451 4.3.0 Temporary lookup failure")
+        pause = MailPause(app)
+        assert deliver_due(app, session, self.backend(app), pause=pause) == 3, "each mail is tried"
+        assert [(m.attempts, m.last_error) for m in messages(session)] == [(1, "recipient deferred ([451])")] * 3
+        assert not pause.holding
+
+    def test_the_worker_waits_out_the_outage_then_delivers_everything_once(self, app, session, smtp_relay):
+        """The pause is the worker's, across its rounds: while the relay refuses, it
+        tries one mail each time the pause (doubling) runs out, and once the relay is
+        back, all the mail goes within one pause."""
+        app.config.update(OUTBOX_POLL_SECONDS=0.05, OUTBOX_RETRY_SECONDS=0.5, OUTBOX_MAX_RETRY_SECONDS=0.5)
+        self.queue_mails(session)
+        mailbox = smtp_relay.mailbox
+        mailbox.refuse("greeting", "554 5.3.2 No SMTP service here")
+        outage = 2 * 4 * self.PAUSE  # tries at about 0, 1, 3, 7, 11, 15 and 19 × PAUSE
+        back = threading.Timer(outage, mailbox.refuse)
+        started = time.monotonic()
+        back.start()
+        run_worker(app, stop=lambda: len(mailbox.received) >= 20 or time.monotonic() - started > outage + 10)
+        back.join()
+        recovered_after = time.monotonic() - started - outage
+
+        recipients = [r.rcpt_tos[0] for r in mailbox.received]
+        assert sorted(recipients) == sorted(f"reader{i}@mail.example" for i in range(20)), "each mail once"
+        assert recovered_after < 4 * self.PAUSE + 1, "delivered within a pause of the relay's return"
+        failed_tries = sum(m.attempts for m in messages(session)) - 20
+        assert 2 <= failed_tries <= 8, f"{failed_tries} tries met the outage, not one per mail and round"
+
+    def test_sendgrid_asking_to_wait_pauses_at_least_that_long(self, app, session, sendgrid_stub):
+        from campaign.outbox.services import MailPause, deliver_due
+
+        app.config.update(MAIL_BACKEND="sendgrid", SENDGRID_API_KEY=API_KEY, SENDGRID_API_HOST=sendgrid_stub.url,
+                          OUTBOX_PAUSE_SECONDS=0.05)
+        self.queue_mails(session, 3)
+        sendgrid_stub.status, sendgrid_stub.retry_after = 429, 2
+        pause, backend = MailPause(app), self.backend(app)
+        started = time.monotonic()
+        assert deliver_due(app, session, backend, pause=pause) == 1
+
+        sendgrid_stub.status = 202
+        time.sleep(0.5)  # ten times the pause of its own
+        assert deliver_due(app, session, backend, pause=pause) == 0
+        while not deliver_due(app, session, backend, pause=pause) and time.monotonic() < started + 10:
+            time.sleep(0.05)
+        assert time.monotonic() - started >= 2
+        assert sendgrid_stub.answers == {429: 1, 202: 2}
 
 
 def self_signed_certificate(directory) -> tuple[str, str]:

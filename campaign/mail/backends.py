@@ -29,11 +29,16 @@ class DeliveryFailure(Exception):
 
 class TemporaryFailure(DeliveryFailure):
     """The receiving side may accept it later: retry with backoff, and not sooner than
-    ``retry_after`` seconds when the receiving side said so (an HTTP Retry-After)."""
+    ``retry_after`` seconds when the receiving side said so (an HTTP Retry-After).
 
-    def __init__(self, *args, retry_after: float | None = None):
+    ``relay_wide``: the answer says nothing about this mail, every mail would get it
+    now (the relay or API is unreachable, out of service, or refuses our login or
+    key), so the worker holds the rest back for a moment (outbox.services.MailPause)."""
+
+    def __init__(self, *args, retry_after: float | None = None, relay_wide: bool = False):
         super().__init__(*args)
         self.retry_after = retry_after
+        self.relay_wide = relay_wide
 
 
 class PermanentFailure(DeliveryFailure):
@@ -169,11 +174,14 @@ class SMTPBackend:
         self.timeout = cfg.get("MAIL_TIMEOUT_SECONDS", TIMEOUT_SECONDS)
         self._smtp: smtplib.SMTP | None = None
 
-    def _connection(self) -> smtplib.SMTP:
+    def _connection(self) -> tuple[smtplib.SMTP, bool]:
+        """The connection to send over, and whether it was opened just now: greeted,
+        EHLO, STARTTLS and login done, so that nothing but this mail's own commands
+        (MAIL FROM, RCPT, DATA) is left for send_message."""
         if self._smtp is not None:
             try:
                 if self._smtp.noop()[0] == 250:
-                    return self._smtp
+                    return self._smtp, False
             except (smtplib.SMTPException, OSError):
                 pass  # the relay let an idle connection go: open another
             self._drop()
@@ -185,11 +193,12 @@ class SMTPBackend:
                 smtp.starttls(context=ssl.create_default_context())
             if self.username:
                 smtp.login(self.username, self.password or "")
+            smtp.ehlo_or_helo_if_needed()
         except BaseException:
             smtp.close()
             raise
         self._smtp = smtp
-        return smtp
+        return smtp, True
 
     def _drop(self) -> None:
         smtp, self._smtp = self._smtp, None
@@ -208,8 +217,19 @@ class SMTPBackend:
     def send(self, message: dict) -> None:
         email = build_email(message, self.sender)
         try:
+            smtp, fresh = self._connection()
+        except smtplib.SMTPResponseException as exc:
+            # Refused at the greeting, HELO, STARTTLS or our login: before this mail
+            # was named, so every mail gets that answer, 4xx or 5xx. The relay is out
+            # of service or misconfigured, not this mail wrong: wait for the operator
+            # (as for a SendGrid key), never give up on everything queued.
+            raise TemporaryFailure(f"SMTP {exc.smtp_code}", relay_wide=True) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            # Refused, timed out, or no STARTTLS or login the relay would take.
+            raise TemporaryFailure(f"SMTP connection: {type(exc).__name__}", relay_wide=True) from exc
+        try:
             try:
-                self._connection().send_message(email)
+                smtp.send_message(email)
             except BaseException:
                 self._drop()
                 raise
@@ -224,16 +244,18 @@ class SMTPBackend:
                 raise TemporaryFailure(f"SMTP {exc.smtp_code}") from exc
             raise PermanentFailure(f"SMTP {exc.smtp_code}") from exc
         except smtplib.SMTPResponseException as exc:
-            # Refused before any recipient or content was looked at: at the greeting,
-            # HELO, STARTTLS, our login or our sender address. Every mail gets that
-            # answer, 4xx or 5xx, so it is the relay out of service or misconfigured,
-            # not this mail: wait for the operator (as for a SendGrid key), never give
-            # up on everything queued. Except 552 for our sender: the size announced
-            # with MAIL FROM (RFC 1870) is too big, which is this mail's own.
+            # Our sender address refused, before any recipient was named: every mail
+            # gets that answer too (see above). Except 552: the size announced with
+            # MAIL FROM (RFC 1870) is too big, which is this mail's own. Relay-wide
+            # only on a connection opened for this mail: on one that carried others,
+            # it may be that connection's limit ("421 too many messages"), and the
+            # next mail, on a new connection, will tell.
             if isinstance(exc, smtplib.SMTPSenderRefused) and exc.smtp_code == 552:
                 raise PermanentFailure(f"SMTP {exc.smtp_code}") from exc
-            raise TemporaryFailure(f"SMTP {exc.smtp_code}") from exc
+            raise TemporaryFailure(f"SMTP {exc.smtp_code}", relay_wide=fresh) from exc
         except (smtplib.SMTPException, OSError) as exc:
+            # Cut off or timed out while sending this mail (or, SMTPNotSupportedError,
+            # an address that needs SMTPUTF8 the relay lacks): not known to be the relay's.
             raise TemporaryFailure(f"SMTP connection: {type(exc).__name__}") from exc
 
 
@@ -298,14 +320,17 @@ class SendGridBackend:
         except HTTPError as exc:
             status = getattr(exc, "status_code", 0) or 0
             # 401/403 mean our key is wrong or revoked, not that the recipient is:
-            # keep the mail queued until an operator fixes the key.
+            # keep the mail queued until an operator fixes the key. Like 429 and 5xx,
+            # they are about our account or the API, never this mail: every mail would
+            # get the same answer now.
             if status in (401, 403, 429) or status >= 500:
                 # Throttled or unavailable: SendGrid may say when to come back.
                 said = (getattr(exc, "headers", None) or {}).get("Retry-After") if status in (429, 503) else None
-                raise TemporaryFailure(f"SendGrid {status}", retry_after=retry_after_seconds(said)) from exc
+                raise TemporaryFailure(f"SendGrid {status}", retry_after=retry_after_seconds(said),
+                                       relay_wide=True) from exc
             raise PermanentFailure(f"SendGrid {status}") from exc
         except OSError as exc:
-            raise TemporaryFailure(f"SendGrid connection: {type(exc).__name__}") from exc
+            raise TemporaryFailure(f"SendGrid connection: {type(exc).__name__}", relay_wide=True) from exc
 
 
 BACKENDS = {

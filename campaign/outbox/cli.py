@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from campaign.extensions import db
 from campaign.jobs import run_due_jobs
 from campaign.mail.backends import backend_for
-from campaign.outbox.services import deliver_due
+from campaign.outbox.services import MailPause, deliver_due
 from campaign.social.backends import backend_for as social_backend_for
 
 log = logging.getLogger(__name__)
@@ -28,9 +28,12 @@ def run_worker(app: Flask, *, once: bool = False, stop=lambda: False) -> int:
 
     The long-running worker outlives a database outage of any length: it logs, drops
     the broken session, waits (doubling, up to WORKER_MAX_BACKOFF_SECONDS) and tries
-    again. Mail outages are the outbox's temporary failures and never reach here."""
+    again. Mail outages are the outbox's temporary failures and never reach here;
+    one that every mail would meet pauses mail (``pause``, kept across rounds) while
+    tasks and posts go on."""
     mail = backend_for(app)
     social = social_backend_for(app)
+    pause = MailPause(app)
     total = 0
     last_run: dict[str, float] = {}  # every job is due at start
     failures = 0
@@ -38,7 +41,7 @@ def run_worker(app: Flask, *, once: bool = False, stop=lambda: False) -> int:
         try:
             # With ``once``, every job runs on each pass, as an operator draining by hand expects.
             run_due_jobs(app, db.session, last_run, now=time.monotonic(), everything=once)
-            attempted = deliver_due(app, db.session, mail, social=social)
+            attempted = deliver_due(app, db.session, mail, social=social, pause=pause)
         except DATABASE_GONE as exc:
             if once:
                 raise

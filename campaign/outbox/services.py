@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -183,12 +184,55 @@ def _due(*where):
             .with_for_update(skip_locked=True))
 
 
-def _claim_next(session: Session) -> OutboxMessage | None:
+def _claim_next(session: Session, *, mail: bool = True) -> OutboxMessage | None:
     """The next due message, tasks first: a signature queued by the sign form must
-    not wait behind mail that a slow relay holds up. SKIP LOCKED lets several
-    workers share the queue on PostgreSQL; SQLite ignores it, so run a single worker
-    there."""
-    return session.scalar(_due(_QUEUED_TASK)) or session.scalar(_due(OutboxMessage.state == MessageState.queued))
+    not wait behind mail that a slow relay holds up. No mail if ``mail`` is False
+    (paused: see MailPause). SKIP LOCKED lets several workers share the queue on
+    PostgreSQL; SQLite ignores it, so run a single worker there."""
+    rest = [OutboxMessage.state == MessageState.queued]
+    if not mail:
+        rest.append(OutboxMessage.kind != MessageKind.mail)
+    return session.scalar(_due(_QUEUED_TASK)) or session.scalar(_due(*rest))
+
+
+class MailPause:
+    """A worker's pause of mail after a relay-wide failure (TemporaryFailure.relay_wide:
+    the relay or API unreachable, out of service, refusing our login or key). Every
+    mail would get that answer now, so while the pause holds the worker claims no
+    mail: the mail queued behind spends no try (and no timeout) on it, and keeps its
+    place; tasks and posts go on. The pause lasts OUTBOX_PAUSE_SECONDS, doubling with
+    each further relay-wide failure up to OUTBOX_MAX_PAUSE_SECONDS, and at least as
+    long as a Retry-After asked; the first mail taken after it is the probe. Any
+    other answer from the relay (sent, or about that mail alone) ends the series.
+
+    Kept in the worker's memory, not the database: each worker pauses on its own, and
+    a restart forgets it (its first mail then probes)."""
+
+    def __init__(self, app: Flask):
+        config = app.config
+        self.first, self.most = config["OUTBOX_PAUSE_SECONDS"], config["OUTBOX_MAX_PAUSE_SECONDS"]
+        self.longest = config["OUTBOX_GIVE_UP_SECONDS"]  # a Retry-After is cut to this, as for a message
+        self.failures = 0
+        self.until = 0.0  # time.monotonic()
+
+    @property
+    def holding(self) -> bool:
+        return time.monotonic() < self.until
+
+    def relay_failed(self, retry_after: float | None = None) -> float:
+        """Pause mail after a relay-wide failure; returns for how many seconds."""
+        self.failures += 1
+        wait = min(self.first * 2 ** min(self.failures - 1, 32), self.most)
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.longest))
+        self.until = time.monotonic() + wait
+        return wait
+
+    def relay_answered(self) -> bool:
+        """The relay answered a mail on its merits: no pause. True if that ends one."""
+        ended = self.failures > 0
+        self.failures, self.until = 0, 0.0
+        return ended
 
 
 def message_id(app: Flask, message: OutboxMessage) -> str:
@@ -202,7 +246,8 @@ def message_id(app: Flask, message: OutboxMessage) -> str:
     return f"<{digest[:32]}@{domain}>"
 
 
-def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 100, social=None) -> int:
+def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 100, social=None,
+                pause: MailPause | None = None) -> int:
     """Deliver up to ``limit`` due messages (mail through ``mail``, posts through
     ``social``). Returns how many were attempted.
 
@@ -210,11 +255,16 @@ def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 10
     next attempt moved past a lease; the outcome is committed as soon as the backend
     returns. A crash in between (the only window left: no protocol lets us send and
     commit atomically) sends the message once more after the lease, with the same
-    Message-ID. Delivery is at least once, deduplicable by Message-ID."""
+    Message-ID. Delivery is at least once, deduplicable by Message-ID.
+
+    While ``pause`` holds (the worker's, kept between rounds; without one, a pause
+    lasts this round at most) no mail is claimed: tasks and posts still are."""
+    if pause is None:
+        pause = MailPause(app)
     attempted = claimed = 0
     try:
         while claimed < limit:
-            message = _claim_next(session)
+            message = _claim_next(session, mail=not pause.holding)
             if message is None:
                 session.rollback()
                 break
@@ -258,6 +308,8 @@ def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 10
                 outcome, error = MessageState.dead, exc
             _record_outcome(app, session, claimed_id, attempt, outcome, error)
             session.commit()
+            if kind == MessageKind.mail:
+                _heed_relay(pause, error)
     finally:
         # A connection the backend keeps between messages (SMTP) is let go when
         # nothing more is due now: relays drop idle ones anyway.
@@ -265,6 +317,15 @@ def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 10
         if close is not None:
             close()
     return attempted
+
+
+def _heed_relay(pause: MailPause, error: Exception | None) -> None:
+    """Pause mail after a relay-wide failure; end the pause on any other answer."""
+    if isinstance(error, TemporaryFailure) and error.relay_wide:
+        wait = pause.relay_failed(error.retry_after)
+        log.warning("outbox: mail paused for %.1f s: the relay would refuse every mail now (%s)", wait, error)
+    elif pause.relay_answered():
+        log.warning("outbox: the relay answers again: mail resumes")
 
 
 def run_due_tasks(app: Flask, session: Session, limit: int = 100) -> int:
