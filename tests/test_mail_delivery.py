@@ -887,6 +887,33 @@ class TestSendGrid:
         assert message.last_error.startswith("SendGrid connection:")
 
 
+    def test_an_answer_cut_short_is_a_temporary_failure(self, app, client, session, make_campaign):
+        """An API that promises more than it sends (http.client.IncompleteRead, not an
+        OSError) fails that try and nothing else: the worker goes on."""
+        import socket
+        import threading
+
+        listener = socket.create_server(("127.0.0.1", 0))
+        app.config["SENDGRID_API_HOST"] = f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+        def answer_short() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 500 Oops\r\nContent-Length: 100\r\n\r\nnot a hundred bytes")
+
+        server = threading.Thread(target=answer_short, daemon=True)
+        server.start()
+        slug = make_campaign().slug
+        sign(client, slug, "en")
+        before = utcnow()
+        assert run_worker(app, once=True) == 1
+        server.join(5)
+        listener.close()
+        [message] = messages(session)
+        assert_backing_off(message, attempts=1, since=before)
+        assert message.last_error.startswith("SendGrid connection:")
+
 def test_a_mail_lives_as_long_as_its_confirmation_link_unless_told(monkeypatch, tmp_path):
     """OUTBOX_GIVE_UP_SECONDS follows VERIFY_TOKEN_HOURS: no mail outage that a
     confirmation link outlives may lose the mail carrying it."""

@@ -225,3 +225,27 @@ def test_a_worker_killed_after_sending_sends_again_with_the_same_message_id(
     assert first["Message-ID"] == second["Message-ID"] == message_id(app, row)
     session.refresh(row)
     assert row.state == MessageState.sent and row.attempts == 2
+
+
+def test_a_provider_raising_what_it_should_not_fails_that_try_and_the_worker_goes_on(app, session):
+    """A provider's client may raise something no backend expected (a library bug, a
+    new exception): the message is tried again later, and delivery carries on."""
+    from campaign.outbox.services import enqueue_mail
+
+    class Provider:  # stands in for a third-party client
+        def __init__(self):
+            self.sent = []
+
+        def send(self, message):
+            if message["to"] == "first@mail.example":
+                raise ValueError("a bug in someone else's library, quoting first@mail.example")
+            self.sent.append(message["to"])
+
+    for to in ("first@mail.example", "second@mail.example"):
+        enqueue_mail(session, {"to": to, "subject": "News", "text": "…", "locale": "en"}, template="update")
+    session.commit()
+    provider = Provider()
+    assert deliver_due(app, session, provider) == 2
+    assert provider.sent == ["second@mail.example"]
+    first = mails(session)[0]
+    assert (first.state, first.attempts, first.last_error) == (MessageState.queued, 1, "unexpected ValueError")

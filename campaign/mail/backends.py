@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import http.client
 import smtplib
 import ssl
 import sys
@@ -329,7 +330,8 @@ class SendGridBackend:
                 raise TemporaryFailure(f"SendGrid {status}", retry_after=retry_after_seconds(said),
                                        relay_wide=True) from exc
             raise PermanentFailure(f"SendGrid {status}") from exc
-        except OSError as exc:
+        except (OSError, http.client.HTTPException) as exc:
+            # HTTPException: an answer cut short or garbled (IncompleteRead, BadStatusLine).
             raise TemporaryFailure(f"SendGrid connection: {type(exc).__name__}", relay_wide=True) from exc
 
 

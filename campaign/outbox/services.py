@@ -306,6 +306,11 @@ def deliver_due(app: Flask, session: Session, mail: MailBackend, limit: int = 10
                 outcome, error = MessageState.queued, exc
             except PermanentFailure as exc:
                 outcome, error = MessageState.dead, exc
+            except Exception as exc:  # a provider's client raising what it should not
+                # The worker must outlive it: a temporary failure, named by its type only
+                # (its text may quote the message).
+                log.warning("outbox %s: the backend raised %s", claimed_id, type(exc).__name__)
+                outcome, error = MessageState.queued, TemporaryFailure(f"unexpected {type(exc).__name__}")
             _record_outcome(app, session, claimed_id, attempt, outcome, error)
             session.commit()
             if kind == MessageKind.mail:
