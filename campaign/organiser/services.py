@@ -372,7 +372,8 @@ def authenticate(session: Session, email: str, password: str) -> Organiser | Non
     # whether an address has an organiser account. For the same reason the account is
     # named by a plain id, not a foreign key that PostgreSQL would check for real
     # accounts only (AuditEntry.organiser_id): both entries cost the same to write.
-    audit.append(session, "account.login_failed", organiser_id=account.id if account else None, step="password")
+    audit.record(session, None, "account.login_failed", organiser_id=account.id if account else None,
+                 step="password")
     return None
 
 
