@@ -14,7 +14,7 @@ import hmac
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields as dataclass_fields
 
 import sqlalchemy as sa
 from flask import current_app
@@ -399,9 +399,7 @@ def take_signature(
     if not campaign.is_open:
         raise ValueError("campaign is not open for signatures")
     enqueue_task(session, TAKE_SIGNATURE_TASK, {
-        "campaign_id": campaign.id, "name": data.name, "email": data.email, "country": data.country,
-        "comment": data.comment, "visibility": data.visibility.value, "opt_in": data.opt_in,
-        "referral": data.referral, "locale": locale, "ip_key": ip_key, "held": held,
+        **_as_typed(data), "campaign_id": campaign.id, "locale": locale, "ip_key": ip_key, "held": held,
         "signed_at": utcnow().isoformat(),
         "statement_version": (_statement_version(session, campaign)
                               if campaign.kind == CampaignKind.statement else None),
@@ -419,10 +417,14 @@ def take_signature_task(session: Session, payload: dict) -> None:
          statement_version=payload["statement_version"])
 
 
+def _as_typed(data: SignInput) -> dict:
+    """What was typed, as a task's JSON (read back by _typed)."""
+    return {**asdict(data), "visibility": data.visibility.value}
+
+
 def _typed(payload: dict) -> SignInput:
-    return SignInput(name=payload["name"], email=payload["email"], country=payload["country"],
-                     comment=payload["comment"], visibility=Visibility(payload["visibility"]),
-                     opt_in=payload["opt_in"], referral=payload["referral"])
+    typed = {field.name: payload[field.name] for field in dataclass_fields(SignInput)}
+    return SignInput(**{**typed, "visibility": Visibility(typed["visibility"])})
 
 
 def sign_again_task(session: Session, payload: dict) -> None:
@@ -431,8 +433,9 @@ def sign_again_task(session: Session, payload: dict) -> None:
     signature = session.get(Signature, payload["signature_id"])
     if signature is None:
         return  # erased since (which cancels the task, unless it was already running)
-    _key, fields = _signature_values(_typed(payload), locale=payload["locale"], ip_key=payload["ip_key"])
-    signature, _ = _sign_again(session, signature, _typed(payload), fields, utcnow())
+    data = _typed(payload)
+    _key, fields = _signature_values(data, locale=payload["locale"], ip_key=payload["ip_key"])
+    signature, _ = _sign_again(session, signature, data, fields, utcnow())
     if payload["held"]:
         hold(session, signature)
 
